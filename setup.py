@@ -1,0 +1,36 @@
+"""ament_python package `eva`: colcon build (real ROS 2) and pip install -e . (here)."""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "eva"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    package_dir={"": "src"},
+    packages=find_packages("src"),
+    package_data={"eva": ["py.typed"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="eva developers",
+    maintainer_email="eva@localhost",
+    description="Self-supervised facial mimicry for animatronic robot faces (Eva 2.0) on ROS 2.",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    entry_points={
+        "console_scripts": [
+            "eva = eva.cli.main:main",
+            "babbler = eva.ros.babbler:main",
+            "sim_face = eva.ros.sim_face_node:main",
+            "landmarks = eva.ros.landmarks_node:main",
+            "recorder = eva.ros.recorder:main",
+        ],
+    },
+)

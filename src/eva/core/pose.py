@@ -1,0 +1,36 @@
+"""Head pose from MediaPipe's facial transformation matrix (canonical face -> camera)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def matrix_to_rpy(matrix: np.ndarray) -> np.ndarray:
+    """Roll, pitch, yaw in radians (ZYX convention) of a 3x3 or 4x4 rotation/transform.
+
+    Roll turns about the camera's z (view) axis, pitch about x (nodding), yaw
+    about y (shaking the head).
+    """
+    r = np.asarray(matrix, dtype=np.float64)[:3, :3]
+    pitch = np.arctan2(r[2, 1], r[2, 2])
+    yaw = np.arcsin(np.clip(-r[2, 0], -1.0, 1.0))
+    roll = np.arctan2(r[1, 0], r[0, 0])
+    return np.array([roll, pitch, yaw])
+
+
+def matrix_to_quaternion(matrix: np.ndarray) -> np.ndarray:
+    """Unit quaternion (x, y, z, w) of the rotation part of a 3x3 or 4x4 matrix."""
+    r = np.asarray(matrix, dtype=np.float64)[:3, :3]
+    tr = np.trace(r)
+    if tr > 0:
+        s = 2.0 * np.sqrt(tr + 1.0)
+        q = [(r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s, 0.25 * s]
+    else:
+        i = int(np.argmax(np.diag(r)))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = 2.0 * np.sqrt(max(1.0 + r[i, i] - r[j, j] - r[k, k], 1e-12))
+        q = [0.0, 0.0, 0.0, (r[k, j] - r[j, k]) / s]
+        q[i] = 0.25 * s
+        q[j] = (r[j, i] + r[i, j]) / s
+        q[k] = (r[k, i] + r[i, k]) / s
+    q = np.array(q)
+    return q / np.linalg.norm(q)

@@ -1,0 +1,1 @@
+"""Babbling data: rosbag2 (MCAP) writing with crash-safe splits, reading and export to training arrays."""

@@ -1,0 +1,1 @@
+"""Learning: torch models (generator, inverse), datasets from babbling bags, training and evaluation."""

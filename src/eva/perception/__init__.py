@@ -1,0 +1,1 @@
+"""Perception: MediaPipe face landmarks, the face model file, camera sources."""

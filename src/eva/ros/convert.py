@@ -1,0 +1,138 @@
+"""Message <-> NumPy conversions for the standard messages eva uses.
+
+No cv_bridge or sensor_msgs_py here (not installable from PyPI), so Image and
+PointCloud2 are packed by hand. Landmark clouds have float32 fields x, y, z,
+confidence (x, y in image pixels); an empty cloud means "no face in that frame".
+"""
+from __future__ import annotations
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from sensor_msgs.msg import Image, JointState, PointCloud2, PointField
+
+LANDMARK_FIELDS = ("x", "y", "z", "confidence")
+_ENCODINGS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
+
+
+class MessageError(ValueError):
+    """A message that cannot be converted; the text names the field at fault."""
+
+
+def ns_to_time(ns: int) -> Time:
+    """Nanoseconds since the epoch -> builtin_interfaces/Time."""
+    return Time(sec=int(ns // 1_000_000_000), nanosec=int(ns % 1_000_000_000))
+
+
+def time_to_ns(stamp: Time) -> int:
+    """builtin_interfaces/Time -> nanoseconds."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def image_to_msg(rgb: np.ndarray, stamp_ns: int, frame_id: str, encoding: str = "rgb8") -> Image:
+    """(H, W, 3) uint8 -> sensor_msgs/Image."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    msg = Image()
+    msg.header.stamp = ns_to_time(stamp_ns)
+    msg.header.frame_id = frame_id
+    msg.height, msg.width = rgb.shape[:2]
+    msg.encoding = encoding
+    msg.is_bigendian = 0
+    msg.step = msg.width * (rgb.shape[2] if rgb.ndim == 3 else 1)
+    msg.data = rgb.tobytes()
+    return msg
+
+
+def msg_to_rgb(msg: Image) -> np.ndarray:
+    """sensor_msgs/Image (rgb8, bgr8 or mono8) -> (H, W, 3) uint8 RGB.
+
+    Raises:
+        MessageError: unsupported encoding or a data size that does not match.
+    """
+    channels = _ENCODINGS.get(msg.encoding)
+    if channels is None:
+        raise MessageError(f"unsupported image encoding {msg.encoding!r} (supported: {sorted(_ENCODINGS)})")
+    h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    if h <= 0 or w <= 0 or step < w * channels or len(msg.data) < h * step:
+        raise MessageError(f"image data size {len(msg.data)} does not match {w}x{h} step {step} {msg.encoding}")
+    buf = np.frombuffer(bytes(msg.data), np.uint8)[: h * step].reshape(h, step)[:, : w * channels]
+    img = buf.reshape(h, w, channels)
+    if msg.encoding == "bgr8":
+        img = img[:, :, ::-1]
+    elif msg.encoding == "mono8":
+        img = np.repeat(img, 3, axis=2)
+    return np.ascontiguousarray(img)
+
+
+def joints_to_msg(names, positions, stamp_ns: int) -> JointState:
+    """Motor names + positions -> sensor_msgs/JointState."""
+    msg = JointState()
+    msg.header.stamp = ns_to_time(stamp_ns)
+    msg.name = list(names)
+    msg.position = [float(p) for p in positions]
+    return msg
+
+
+def msg_to_positions(msg: JointState, names) -> np.ndarray:
+    """JointState -> positions in the order of ``names``.
+
+    Raises:
+        MessageError: wrong lengths, unknown or missing names, NaN/inf values.
+    """
+    names = list(names)
+    if len(msg.name) != len(msg.position):
+        raise MessageError(f"JointState has {len(msg.name)} names but {len(msg.position)} positions")
+    given = dict(zip(msg.name, msg.position))
+    unknown = sorted(set(given) - set(names))
+    missing = [n for n in names if n not in given]
+    if unknown or missing:
+        raise MessageError(f"JointState names do not match the motors: unknown {unknown}, missing {missing}")
+    pos = np.array([given[n] for n in names], dtype=np.float64)
+    if not np.isfinite(pos).all():
+        bad = [n for n, p in zip(names, pos) if not np.isfinite(p)]
+        raise MessageError(f"JointState has non-finite positions for {bad}")
+    return pos
+
+
+def landmarks_to_cloud(points: np.ndarray | None, confidence: np.ndarray | None,
+                       stamp_ns: int, frame_id: str) -> PointCloud2:
+    """(N, 3) landmarks + (N,) confidence -> PointCloud2 (x, y, z, confidence float32).
+
+    ``points=None`` gives an empty cloud: no face in that frame.
+    """
+    msg = PointCloud2()
+    msg.header.stamp = ns_to_time(stamp_ns)
+    msg.header.frame_id = frame_id
+    msg.fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1)
+                  for i, n in enumerate(LANDMARK_FIELDS)]
+    msg.point_step = 16
+    msg.is_bigendian = False
+    msg.is_dense = True
+    msg.height = 1
+    if points is None:
+        msg.width, msg.row_step, msg.data = 0, 0, b""
+        return msg
+    pts = np.asarray(points, np.float32).reshape(-1, 3)
+    conf = np.ones(len(pts), np.float32) if confidence is None else np.asarray(confidence, np.float32)
+    arr = np.concatenate([pts, conf.reshape(-1, 1)], axis=1).astype("<f4")
+    msg.width = len(pts)
+    msg.row_step = 16 * len(pts)
+    msg.data = arr.tobytes()
+    return msg
+
+
+def cloud_to_landmarks(msg: PointCloud2) -> tuple[np.ndarray, np.ndarray] | None:
+    """PointCloud2 -> ((N, 3) points, (N,) confidence), or None for an empty cloud.
+
+    Raises:
+        MessageError: fields or sizes other than eva's landmark layout.
+    """
+    names = tuple(f.name for f in msg.fields)
+    if names != LANDMARK_FIELDS or msg.point_step != 16:
+        raise MessageError(f"landmark cloud must have float32 fields {LANDMARK_FIELDS}, got {names}")
+    n = int(msg.width) * int(msg.height)
+    if n == 0:
+        return None
+    if len(msg.data) != 16 * n:
+        raise MessageError(f"landmark cloud data has {len(msg.data)} bytes, expected {16 * n}")
+    arr = np.frombuffer(bytes(msg.data), "<f4").reshape(n, 4)
+    return arr[:, :3].astype(np.float32), arr[:, 3].astype(np.float32)

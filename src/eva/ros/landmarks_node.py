@@ -1,0 +1,94 @@
+"""landmarks: MediaPipe face landmarks on every frame of an image topic.
+
+Publishes a PointCloud2 (x, y, z, confidence; 478 points, pixels) stamped with
+the source frame's stamp, an empty cloud when no face is found, and the head
+pose as geometry_msgs/PoseStamped. Used for the human camera
+(``camera/image_raw`` -> ``face/landmarks``) and for the robot camera during
+babbling (``robot/image_raw`` -> ``robot/landmarks``).
+"""
+from __future__ import annotations
+
+import rclpy
+from geometry_msgs.msg import PoseStamped
+from rclpy.node import Node
+from sensor_msgs.msg import Image, PointCloud2
+
+from eva.core.pose import matrix_to_quaternion
+from eva.ros.convert import MessageError, landmarks_to_cloud, msg_to_rgb, time_to_ns
+from eva.ros.qos import sensor_qos
+
+
+class LandmarksNode(Node):
+    """Image in, landmarks + head pose out, one for one."""
+
+    def __init__(self, **kwargs):
+        super().__init__("landmarks", namespace="/eva", **kwargs)
+        from eva.perception.detector import FaceDetector
+
+        self.declare_parameter("image_topic", "camera/image_raw")
+        self.declare_parameter("landmarks_topic", "face/landmarks")
+        self.declare_parameter("head_pose_topic", "face/head_pose")
+        self.declare_parameter("model_path", "")        # empty = the verified cached model
+        self.declare_parameter("running_mode", "video")  # "image": exact, reproducible
+        self.declare_parameter("max_faces", 2)           # several: follow the largest, then nearest
+        self.declare_parameter("reliable", False)
+        p = self.get_parameter
+        self.detector = FaceDetector(p("model_path").value or None, running_mode=p("running_mode").value,
+                                     max_faces=int(p("max_faces").value))
+        qos = sensor_qos(bool(p("reliable").value), 5)
+        self.pub = self.create_publisher(PointCloud2, p("landmarks_topic").value, qos)
+        self.pose_pub = self.create_publisher(PoseStamped, p("head_pose_topic").value, qos)
+        self.create_subscription(Image, p("image_topic").value, self._on_image, qos)
+        self.frames = 0
+        self.faces = 0
+        self.rejected = 0
+
+    def _on_image(self, msg: Image) -> None:
+        try:
+            rgb = msg_to_rgb(msg)
+        except MessageError as err:
+            self.rejected += 1
+            self.get_logger().warning(f"rejected image: {err}", throttle_duration_sec=2.0)
+            return
+        stamp = time_to_ns(msg.header.stamp)
+        face = self.detector.detect(rgb, timestamp_ms=stamp // 1_000_000)
+        self.frames += 1
+        if face is None:
+            self.get_logger().info("no face in frame", throttle_duration_sec=5.0)
+            self.pub.publish(landmarks_to_cloud(None, None, stamp, msg.header.frame_id))
+            return
+        self.faces += 1
+        self.pub.publish(landmarks_to_cloud(face.points, face.confidence, stamp, msg.header.frame_id))
+        if face.transform is not None:
+            pose = PoseStamped()
+            pose.header = msg.header
+            t = face.transform[:3, 3] / 100.0  # MediaPipe gives cm
+            pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = map(float, t)
+            q = matrix_to_quaternion(face.transform)
+            o = pose.pose.orientation
+            o.x, o.y, o.z, o.w = map(float, q)
+            self.pose_pub.publish(pose)
+
+    def destroy_node(self):
+        """Releases the MediaPipe graph."""
+        self.detector.close()
+        return super().destroy_node()
+
+
+def main(args=None) -> None:
+    """``ros2 run eva landmarks``."""
+    from eva.ros.env import ensure_local_defaults
+    ensure_local_defaults()
+    rclpy.init(args=args)
+    node = LandmarksNode()
+    try:
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""recorder: writes babbling topics, as received (raw CDR), into a crash-safe rosbag2 bag.
+
+Raw subscriptions (``raw=True``) hand over the serialized bytes, so nothing is
+decoded or re-encoded on the way to disk. The bag rolls to a new MCAP file
+every ``split_seconds`` and rewrites metadata.yaml after each, so a killed run
+keeps everything up to the last split (see :mod:`eva.data`).
+"""
+from __future__ import annotations
+
+import rclpy
+from rclpy.node import Node
+from sensor_msgs.msg import Image, JointState, PointCloud2
+
+from eva.ros.qos import command_qos, sensor_qos
+
+# topic (relative to /eva) -> (message class, rosbag2 type name, QoS maker)
+BABBLING_TOPICS = {
+    "motor_commands": (JointState, "sensor_msgs/msg/JointState", lambda: command_qos(10)),
+    "robot/image_raw": (Image, "sensor_msgs/msg/Image", lambda: sensor_qos(True, 10)),
+    "robot/landmarks": (PointCloud2, "sensor_msgs/msg/PointCloud2", lambda: sensor_qos(True, 10)),
+}
+
+
+class RecorderNode(Node):
+    """Records the babbling topics into ``out`` (refuses an existing bag unless ``resume``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__("recorder", namespace="/eva", **kwargs)
+        from eva.data.bag import BagRecorder
+
+        self.declare_parameter("out", "")
+        self.declare_parameter("resume", False)
+        self.declare_parameter("split_seconds", 1.0)
+        p = self.get_parameter
+        out = p("out").value
+        if not out:
+            raise ValueError("recorder parameter out (bag directory) is required")
+        self.topics = {f"/eva/{t}": spec for t, spec in BABBLING_TOPICS.items()}
+        self.bag = BagRecorder(out, {t: spec[1] for t, spec in self.topics.items()},
+                               split_seconds=float(p("split_seconds").value), resume=bool(p("resume").value))
+        self.counts = {t: 0 for t in self.topics}
+        for topic, (cls, _, qos) in self.topics.items():
+            self.create_subscription(cls, topic, self._writer(topic), qos(), raw=True)
+
+    def _writer(self, topic: str):
+        def write(data: bytes) -> None:
+            self.bag.write(topic, self.get_clock().now().nanoseconds, data)
+            self.counts[topic] += 1
+        return write
+
+    def close(self) -> None:
+        """Finishes the bag (safe to call twice)."""
+        if self.bag is not None:
+            self.bag.close()
+            self.bag = None
+
+    def destroy_node(self):
+        """Closes the bag before going away."""
+        self.close()
+        return super().destroy_node()
+
+
+def main(args=None) -> None:
+    """``ros2 run eva recorder --ros-args -p out:=BAG``."""
+    from eva.ros.env import ensure_local_defaults
+    ensure_local_defaults()
+    rclpy.init(args=args)
+    node = RecorderNode()
+    try:
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

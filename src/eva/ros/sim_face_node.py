@@ -1,0 +1,94 @@
+"""sim_face: the simulated Eva face and its camera, standing in for the robot.
+
+Subscribes to ``motor_commands`` and publishes what the robot's camera sees on
+``robot/image_raw``. ``capture: on_command`` (babbling) lets the servos settle
+in simulated time after each command and publishes one frame of the settled
+face; ``capture: continuous`` runs the servo physics in real time and films at
+``rate_hz`` (mimicry). Bad commands are logged (throttled), counted, and ignored.
+"""
+from __future__ import annotations
+
+import rclpy
+from rclpy.node import Node
+from sensor_msgs.msg import Image, JointState
+
+from eva.ros.convert import MessageError, image_to_msg, msg_to_positions
+from eva.ros.qos import command_qos, sensor_qos
+
+
+class SimFaceNode(Node):
+    """Executes motor commands on :class:`eva.sim.face.SimFace` and films it."""
+
+    def __init__(self, **kwargs):
+        super().__init__("sim_face", namespace="/eva", **kwargs)
+        from eva.sim.config import load_sim_config
+        from eva.sim.face import SimFace
+
+        self.declare_parameter("config_file", "")      # empty = config/sim_face.yaml
+        self.declare_parameter("seed", 0)
+        self.declare_parameter("noise", True)          # camera noise and light jitter
+        self.declare_parameter("capture", "on_command")  # or "continuous"
+        self.declare_parameter("rate_hz", 30.0)
+        self.declare_parameter("reliable", True)       # reliable images (recording runs)
+        self.declare_parameter("frame_id", "eva_robot_camera")
+        p = self.get_parameter
+        config = load_sim_config(p("config_file").value or None)
+        self.face = SimFace(config, seed=int(p("seed").value), noise=bool(p("noise").value))
+        self.face.connect()
+        self.capture = p("capture").value
+        if self.capture not in ("on_command", "continuous"):
+            raise ValueError(f"sim_face parameter capture must be on_command or continuous, got {self.capture!r}")
+        self.frame_id = p("frame_id").value
+        self.rejected = 0
+        self.frames = 0
+        self.pub = self.create_publisher(Image, "robot/image_raw", sensor_qos(bool(p("reliable").value), 5))
+        self.create_subscription(JointState, "motor_commands", self._on_command, command_qos())
+        if self.capture == "continuous":
+            self._dt = 1.0 / float(p("rate_hz").value)
+            self.create_timer(self._dt, self._on_tick)
+
+    def _on_command(self, msg: JointState) -> None:
+        try:
+            positions = msg_to_positions(msg, self.face.motor_names)
+        except MessageError as err:
+            self.rejected += 1
+            self.get_logger().warning(f"rejected motor command: {err}", throttle_duration_sec=2.0)
+            return
+        self.face.send_action(positions)
+        if self.capture == "on_command":
+            self.face.settle()
+            self._publish_frame()
+
+    def _on_tick(self) -> None:
+        self.face.step(self._dt)
+        self._publish_frame()
+
+    def _publish_frame(self) -> None:
+        stamp = self.get_clock().now().nanoseconds  # the moment the virtual camera exposes
+        self.pub.publish(image_to_msg(self.face.render(), stamp, self.frame_id))
+        self.frames += 1
+
+    def destroy_node(self):
+        """Returns the face to neutral before going away."""
+        self.face.send_action(self.face.neutral())
+        self.face.disconnect()
+        return super().destroy_node()
+
+
+def main(args=None) -> None:
+    """``ros2 run eva sim_face``."""
+    from eva.ros.env import ensure_local_defaults
+    ensure_local_defaults()
+    rclpy.init(args=args)
+    node = SimFaceNode()
+    try:
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

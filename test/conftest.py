@@ -1,0 +1,12 @@
+"""Test-wide settings: DDS stays on this host, ROS logs go to a temporary folder.
+
+Set before anything imports rclpy. Each pytest process gets its own DDS domain
+so concurrent runs on one machine never see each other's topics.
+"""
+import os
+import tempfile
+
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ["ROS_LOG_DIR"] = tempfile.mkdtemp(prefix="eva-test-roslog-")
+os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 100)
+os.environ.setdefault("GLOG_minloglevel", "2")

@@ -1,0 +1,54 @@
+"""Tier 1: pure NumPy logic in eva.core."""
+import numpy as np
+import pytest
+
+from eva.core.landmarks import PAPER53_GROUPS, PAPER53_MEDIAPIPE, landmark_mask, paper53
+from eva.core.pose import matrix_to_quaternion, matrix_to_rpy
+
+
+def test_paper53_is_openpose70_without_jaw():
+    assert len(PAPER53_MEDIAPIPE) == 53 == 70 - 17
+    assert sum(g.stop - g.start for g in PAPER53_GROUPS.values()) == 53
+    pts = np.arange(478 * 2, dtype=float).reshape(478, 2)
+    sub = paper53(pts)
+    assert sub.shape == (53, 2)
+    assert sub[0, 0] == PAPER53_MEDIAPIPE[0] * 2
+    with pytest.raises(ValueError, match="478"):
+        paper53(np.zeros((468, 2)))
+
+
+def test_mask_marks_landmark_pixels_and_confidence():
+    pts = np.array([[10.2, 5.7], [0, 0], [31.9, 19.9], [40, 3], [np.nan, 1]])
+    m = landmark_mask(pts, (32, 20), confidence=[0.5, 1.0, 0.25, 1.0, 1.0])
+    assert m.shape == (2, 20, 32) and m.dtype == np.float32
+    assert m[0, 5, 10] == 1 and m[1, 5, 10] == 0.5
+    assert m[0, 0, 0] == 1 and m[0, 19, 31] == 1 and m[1, 19, 31] == 0.25
+    assert m[0].sum() == 3  # the out-of-image and NaN points are dropped
+
+
+def test_mask_scales_to_any_size():
+    pts = np.array([[479.0, 319.0], [240.0, 160.0]])
+    small = landmark_mask(pts, (120, 80), source_size=(480, 320))
+    assert small[0, 79, 119] == 1 and small[0, 40, 60] == 1 and small[0].sum() == 2
+    thick = landmark_mask(pts, (120, 80), source_size=(480, 320), radius=1)
+    assert thick[0].sum() == 9 + 4  # corner square clipped to 2x2
+
+
+def _rot(roll, pitch, yaw):
+    cr, sr, cp, sp, cy, sy = np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch), np.cos(yaw), np.sin(yaw)
+    rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
+    return rz @ ry @ rx
+
+
+@pytest.mark.parametrize("rpy", [(0.1, -0.2, 0.3), (0.0, 0.0, 0.0), (-0.5, 0.4, -0.7)])
+def test_rpy_and_quaternion_round_trip(rpy):
+    r = _rot(*rpy)
+    np.testing.assert_allclose(matrix_to_rpy(r), rpy, atol=1e-9)
+    x, y, z, w = matrix_to_quaternion(r)
+    # rebuild the matrix from the quaternion
+    q = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                  [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                  [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+    np.testing.assert_allclose(q, r, atol=1e-9)
