@@ -38,7 +38,7 @@ def run(args) -> int:
                                noise=not args.no_noise, config_file=args.config,
                                split_seconds=args.split_seconds,
                                progress=lambda n: bar.update(n - bar.n))
-    from eva.data.bag import bag_summary
+    from eva.data import bag_summary
     info = bag_summary(args.out)
     print(f"{'interrupted after' if summary.interrupted else 'captured'} {summary.steps} steps "
           f"(steps {summary.first_step}..{summary.first_step + summary.steps - 1}) in {summary.seconds:.1f} s: "
@@ -55,7 +55,7 @@ def write_contact_sheet(bag: str, png: str, count: int = 12) -> None:
     """Draws ``count`` evenly spaced babbling steps of ``bag`` with their landmarks."""
     import numpy as np
 
-    from eva.data.bag import read_babbling
+    from eva.data import read_babbling
     from eva.perception.draw import contact_sheet, draw_landmarks, save_rgb
 
     steps = list(read_babbling(bag))

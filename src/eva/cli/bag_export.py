@@ -11,6 +11,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="export directory")
     p.add_argument("--image-size", help="resize images to WxH (e.g. 240x160); default: as recorded")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the fixed split")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing export in --out")
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -27,9 +28,12 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 
 
 def run(args) -> int:
-    from eva.data.bag import export_babbling
+    from eva.data import export_babbling
 
-    meta = export_babbling(args.bag, args.out, image_size=parse_size(args.image_size), split_seed=args.split_seed)
-    print(f"exported {meta.get('steps', meta.get('count'))} steps to {args.out}: "
-          f"train/val/test {meta.get('split_sizes', '')}")
+    meta = export_babbling(args.bag, args.out, image_size=parse_size(args.image_size), split_seed=args.split_seed,
+                           progress=True, overwrite=args.overwrite)
+    c = meta["split"]["counts"]
+    w, h = meta["image_size"]
+    print(f"exported {meta['num_steps']} steps ({meta['faces_found']} with a face, images {w}x{h}) to {args.out}: "
+          f"train/val/test {c['train']}/{c['val']}/{c['test']}")
     return 0

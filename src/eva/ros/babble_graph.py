@@ -16,6 +16,16 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
+from eva.ros.graphs import BABBLE_GRAPH, resolve
+
+
+def _node_classes():
+    from eva.ros.babbler import Babbler
+    from eva.ros.landmarks_node import LandmarksNode
+    from eva.ros.recorder import RecorderNode
+    from eva.ros.sim_face_node import SimFaceNode
+    return {"babbler": Babbler, "landmarks": LandmarksNode, "recorder": RecorderNode, "sim_face": SimFaceNode}
+
 
 @dataclass
 class BabbleSummary:
@@ -60,35 +70,32 @@ def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, nois
     Args:
         progress: optional callable(captured_steps) called as steps complete.
     """
-    from eva.ros.babbler import Babbler
     from eva.ros.env import ensure_local_defaults
-    from eva.ros.landmarks_node import LandmarksNode
-    from eva.ros.recorder import RecorderNode
-    from eva.ros.sim_face_node import SimFaceNode
 
     ensure_local_defaults()
     context = rclpy.Context()
     rclpy.init(context=context, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     stop = {"flag": False}
     old = {s: signal.signal(s, lambda *_: stop.update(flag=True)) for s in (signal.SIGINT, signal.SIGTERM)}
-    nodes = []
+    nodes = {}
     try:
-        recorder = RecorderNode(context=context, parameter_overrides=_params(
-            out=str(out), resume=resume, split_seconds=split_seconds))
-        nodes.append(recorder)
-        first = recorder.bag.last_step() if resume else 0
-        face = SimFaceNode(context=context, parameter_overrides=_params(
-            seed=seed, noise=noise, config_file=config_file, capture="on_command", reliable=True))
-        nodes.append(face)
-        lms = LandmarksNode(context=context, parameter_overrides=_params(
-            image_topic="robot/image_raw", landmarks_topic="robot/landmarks", head_pose_topic="robot/head_pose",
-            running_mode="image", max_faces=1, reliable=True))
-        nodes.append(lms)
-        babbler = Babbler(motor_names=face.face.motor_names, context=context, parameter_overrides=_params(
-            seed=seed, steps=steps, start_step=first, autostart=False))
-        nodes.append(babbler)
+        args = {"out": str(out), "steps": str(steps), "seed": str(seed), "resume": str(resume).lower(),
+                "noise": str(noise).lower()}
+        classes = _node_classes()
+        for spec in resolve(BABBLE_GRAPH, args):
+            params = dict(spec.parameters)
+            if spec.executable == "recorder":
+                params["split_seconds"] = split_seconds
+            if spec.executable == "sim_face":
+                params["config_file"] = config_file
+            if spec.executable == "babbler":
+                params.update(start_step=nodes["recorder"].bag.last_step() if resume else 0, autostart=False)
+                params["motor_names"] = list(nodes["sim_face"].face.motor_names)
+            nodes[spec.executable] = classes[spec.executable](spec.name, context=context, parameter_overrides=_params(**params))
+        recorder, face, lms, babbler = (nodes[k] for k in ("recorder", "sim_face", "landmarks", "babbler"))
+        first = babbler.step
         executor = SingleThreadedExecutor(context=context)
-        for n in nodes:
+        for n in nodes.values():
             executor.add_node(n)
         wait_for_matches(executor, [
             ("sim_face <- motor_commands", lambda: babbler.pub.get_subscription_count() >= 2),
@@ -111,7 +118,7 @@ def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, nois
             executor.spin_once(timeout_sec=0.02)
         return BabbleSummary(babbler.captured, first, babbler.faces_found, babbler.retries, seconds, stop["flag"])
     finally:
-        for n in reversed(nodes):
+        for n in reversed(list(nodes.values())):
             n.destroy_node()
         rclpy.try_shutdown(context=context)
         for s, h in old.items():

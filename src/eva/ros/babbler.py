@@ -27,8 +27,8 @@ def babble_command(seed: int, step: int, num_motors: int, levels=MOTOR_COMMAND_L
 class Babbler(Node):
     """Random motor babbling, paced by the robot's captured frames."""
 
-    def __init__(self, motor_names=None, **kwargs):
-        super().__init__("babbler", namespace="/eva", **kwargs)
+    def __init__(self, name: str = "babbler", motor_names=None, **kwargs):
+        super().__init__(name, namespace="/eva", **kwargs)
         if motor_names is None:
             from eva.sim.config import load_sim_config
             motor_names = load_sim_config().motor_names
@@ -37,7 +37,8 @@ class Babbler(Node):
         self.declare_parameter("steps", 0)          # 0 = until stopped
         self.declare_parameter("start_step", 0)     # first step index (resume)
         self.declare_parameter("capture_timeout_s", 3.0)
-        self.declare_parameter("autostart", True)
+        self.declare_parameter("autostart", True)   # start once subscribers are matched
+        self.declare_parameter("min_subscribers", 2)  # of motor_commands: robot/sim face + recorder
         p = self.get_parameter
         self.motor_names = list(p("motor_names").value)
         self.seed = int(p("seed").value)
@@ -54,8 +55,8 @@ class Babbler(Node):
         self.create_subscription(PointCloud2, "robot/landmarks", self._on_landmarks, sensor_qos(True, 5))
         self.create_timer(0.1, self._watchdog)
         self._started = False
-        if p("autostart").value:
-            self.start()
+        self._autostart = bool(p("autostart").value)
+        self._min_subscribers = int(p("min_subscribers").value)
 
     def start(self) -> None:
         """Sends the first command (call once subscribers are matched)."""
@@ -82,6 +83,9 @@ class Babbler(Node):
         self._send(new=True)
 
     def _watchdog(self) -> None:
+        if self._autostart and not self._started and self.pub.get_subscription_count() >= self._min_subscribers \
+                and self.count_publishers("/eva/robot/landmarks") >= 1:
+            self.start()
         if self._cmd_stamp_ns is None or self.done:
             return
         if self.get_clock().now().nanoseconds - self._cmd_stamp_ns > self.timeout_ns:

@@ -21,8 +21,8 @@ from eva.ros.qos import sensor_qos
 class LandmarksNode(Node):
     """Image in, landmarks + head pose out, one for one."""
 
-    def __init__(self, **kwargs):
-        super().__init__("landmarks", namespace="/eva", **kwargs)
+    def __init__(self, name: str = "landmarks", **kwargs):
+        super().__init__(name, namespace="/eva", **kwargs)
         from eva.perception.detector import FaceDetector
 
         self.declare_parameter("image_topic", "camera/image_raw")

@@ -24,8 +24,8 @@ BABBLING_TOPICS = {
 class RecorderNode(Node):
     """Records the babbling topics into ``out`` (refuses an existing bag unless ``resume``)."""
 
-    def __init__(self, **kwargs):
-        super().__init__("recorder", namespace="/eva", **kwargs)
+    def __init__(self, name: str = "recorder", **kwargs):
+        super().__init__(name, namespace="/eva", **kwargs)
         from eva.data.bag import BagRecorder
 
         self.declare_parameter("out", "")
@@ -37,7 +37,8 @@ class RecorderNode(Node):
             raise ValueError("recorder parameter out (bag directory) is required")
         self.topics = {f"/eva/{t}": spec for t, spec in BABBLING_TOPICS.items()}
         self.bag = BagRecorder(out, {t: spec[1] for t, spec in self.topics.items()},
-                               split_seconds=float(p("split_seconds").value), resume=bool(p("resume").value))
+                               split_seconds=float(p("split_seconds").value), resume=bool(p("resume").value),
+                               qos={t: [spec[2]()] for t, spec in self.topics.items()})
         self.counts = {t: 0 for t in self.topics}
         for topic, (cls, _, qos) in self.topics.items():
             self.create_subscription(cls, topic, self._writer(topic), qos(), raw=True)

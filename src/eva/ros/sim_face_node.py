@@ -19,8 +19,8 @@ from eva.ros.qos import command_qos, sensor_qos
 class SimFaceNode(Node):
     """Executes motor commands on :class:`eva.sim.face.SimFace` and films it."""
 
-    def __init__(self, **kwargs):
-        super().__init__("sim_face", namespace="/eva", **kwargs)
+    def __init__(self, name: str = "sim_face", **kwargs):
+        super().__init__(name, namespace="/eva", **kwargs)
         from eva.sim.config import load_sim_config
         from eva.sim.face import SimFace
 
