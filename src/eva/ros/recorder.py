@@ -28,6 +28,8 @@ class RecorderNode(Node):
         super().__init__(name, namespace="/eva", **kwargs)
         from eva.data.bag import BagRecorder
 
+        self.bag = None
+
         self.declare_parameter("out", "")
         self.declare_parameter("resume", False)
         self.declare_parameter("split_seconds", 1.0)
