@@ -1,0 +1,19 @@
+"""Layer rules from DESIGN.md: eva.core is NumPy only; the sim needs neither ROS nor torch."""
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("module,forbidden", [
+    ("eva.core.landmarks", ("rclpy", "torch", "cv2", "mediapipe")),
+    ("eva.core.pose", ("rclpy", "torch", "cv2", "mediapipe")),
+    ("eva.sim.face", ("rclpy", "torch", "mediapipe")),
+    ("eva.data", ("rclpy", "torch", "mediapipe")),
+    ("eva.perception.model", ("rclpy", "torch", "mediapipe")),
+])
+def test_module_does_not_pull_in(module, forbidden):
+    code = (f"import sys, {module}; "
+            f"print(','.join(m for m in {forbidden!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"{module} imports {out}"
