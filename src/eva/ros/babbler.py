@@ -49,7 +49,9 @@ class Babbler(Node):
         self.faces_found = 0
         self.retries = 0
         self.done = False
-        self._cmd_stamp_ns: int | None = None
+        self._cmd_stamp_ns: int | None = None   # last send of this step's command
+        self._step_stamp_ns: int | None = None  # first send of this step's command
+        self._sends = self._frames = 0
         self._command = None
         self.pub = self.create_publisher(JointState, "motor_commands", command_qos())
         self.create_subscription(PointCloud2, "robot/landmarks", self._on_landmarks, sensor_qos(True, 5))
@@ -68,18 +70,28 @@ class Babbler(Node):
         if self.steps and self.captured >= self.steps:
             self.done = True
             return
+        self._cmd_stamp_ns = self.get_clock().now().nanoseconds
         if new:
             self._command = babble_command(self.seed, self.step, len(self.motor_names))
-        self._cmd_stamp_ns = self.get_clock().now().nanoseconds
+            self._step_stamp_ns, self._sends, self._frames = self._cmd_stamp_ns, 0, 0
+        self._sends += 1
         self.pub.publish(joints_to_msg(self.motor_names, self._command, self._cmd_stamp_ns))
 
     def _on_landmarks(self, msg: PointCloud2) -> None:
-        if self._cmd_stamp_ns is None or time_to_ns(msg.header.stamp) <= self._cmd_stamp_ns:
-            return  # a frame from before the current command
+        if self._step_stamp_ns is None or time_to_ns(msg.header.stamp) <= self._step_stamp_ns:
+            return  # a frame from before this step's first command
+        self._frames += 1
+        if self._frames == 1:
+            self.faces_found += int(msg.width * msg.height > 0)
+        # After a resend, every command of this step is answered by one frame: wait for all
+        # of them, so that no late frame of this step is stamped after the next command.
+        if self._frames >= self._sends:
+            self._next_step()
+
+    def _next_step(self) -> None:
         self.captured += 1
-        self.faces_found += int(msg.width * msg.height > 0)
         self.step += 1
-        self._cmd_stamp_ns = None
+        self._cmd_stamp_ns = self._step_stamp_ns = None
         self._send(new=True)
 
     def _watchdog(self) -> None:
@@ -89,6 +101,9 @@ class Babbler(Node):
         if self._cmd_stamp_ns is None or self.done:
             return
         if self.get_clock().now().nanoseconds - self._cmd_stamp_ns > self.timeout_ns:
+            if self._frames >= 1:  # filmed, but a resent command's frame never came: move on
+                self._next_step()
+                return
             self.retries += 1
             self.get_logger().warning(f"no robot frame for step {self.step} within the timeout; resending",
                                       throttle_duration_sec=5.0)
