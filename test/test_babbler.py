@@ -7,7 +7,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import JointState, PointCloud2
+from sensor_msgs.msg import Image, JointState, PointCloud2
 
 from eva.ros.babbler import Babbler, babble_command
 from eva.ros.convert import landmarks_to_cloud, time_to_ns
@@ -28,6 +28,7 @@ class FakeRobot(Node):
         self.pending = []       # delayed commands
         self.pub = self.create_publisher(PointCloud2, "robot/landmarks", sensor_qos(True, 5))
         self.create_subscription(JointState, "motor_commands", self._on_command, command_qos())
+        self.create_subscription(Image, "robot/image_raw", lambda _: None, sensor_qos(True, 5))  # its "detector"
 
     def _on_command(self, msg):
         k = len(self.commands)

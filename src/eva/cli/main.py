@@ -4,13 +4,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eva.cli import babble, bag_export, landmarks, sim
+from eva.cli import babble, bag_export, landmarks, launch, sim
 
 SUBCOMMANDS = {
     "babble": babble,
     "sim": sim,
     "landmarks": landmarks,
     "bag-export": bag_export,
+    "launch": launch,
 }
 
 

@@ -89,11 +89,10 @@ def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, nois
             if spec.executable == "sim_face":
                 params["config_file"] = config_file
             if spec.executable == "babbler":
-                params.update(start_step=nodes["recorder"].bag.last_step() if resume else 0, autostart=False)
+                params["autostart"] = False
                 params["motor_names"] = list(nodes["sim_face"].face.motor_names)
             nodes[spec.executable] = classes[spec.executable](spec.name, context=context, parameter_overrides=_params(**params))
         recorder, face, lms, babbler = (nodes[k] for k in ("recorder", "sim_face", "landmarks", "babbler"))
-        first = babbler.step
         executor = SingleThreadedExecutor(context=context)
         for n in nodes.values():
             executor.add_node(n)
@@ -104,6 +103,7 @@ def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, nois
         ])
         t0 = time.monotonic()
         babbler.start()
+        first = babbler.first_step
         reported = 0
         while not babbler.done and not stop["flag"]:
             executor.spin_once(timeout_sec=0.05)

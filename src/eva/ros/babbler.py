@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import JointState, PointCloud2
 
@@ -35,20 +36,24 @@ class Babbler(Node):
         self.declare_parameter("motor_names", list(motor_names))
         self.declare_parameter("seed", 0)
         self.declare_parameter("steps", 0)          # 0 = until stopped
-        self.declare_parameter("start_step", 0)     # first step index (resume)
+        self.declare_parameter("start_step", 0)     # first step index
+        self.declare_parameter("out", "")           # the bag being recorded ...
+        self.declare_parameter("resume", False)     # ... and if resuming it, continue after its last step
         self.declare_parameter("capture_timeout_s", 3.0)
         self.declare_parameter("autostart", True)   # start once subscribers are matched
-        self.declare_parameter("min_subscribers", 2)  # of motor_commands: robot/sim face + recorder
+        self.declare_parameter("min_subscribers", 2)  # per topic: robot + recorder, detector + recorder, ...
         p = self.get_parameter
         self.motor_names = list(p("motor_names").value)
         self.seed = int(p("seed").value)
         self.steps = int(p("steps").value)
         self.step = int(p("start_step").value)
+        self._resume_bag = p("out").value if p("resume").value else ""
         self.timeout_ns = int(float(p("capture_timeout_s").value) * 1e9)
         self.captured = 0         # steps completed in this run
         self.faces_found = 0
         self.retries = 0
         self.done = False
+        self.first_step = self.step
         self._cmd_stamp_ns: int | None = None   # last send of this step's command
         self._step_stamp_ns: int | None = None  # first send of this step's command
         self._sends = self._frames = 0
@@ -60,10 +65,22 @@ class Babbler(Node):
         self._autostart = bool(p("autostart").value)
         self._min_subscribers = int(p("min_subscribers").value)
 
+    def graph_ready(self) -> bool:
+        """The robot, its landmark detector and the recorder are all listening."""
+        n = self._min_subscribers
+        return (self.pub.get_subscription_count() >= n and self.count_publishers("/eva/robot/landmarks") >= 1
+                and self.count_subscribers("/eva/robot/image_raw") >= n
+                and self.count_subscribers("/eva/robot/landmarks") >= n)
+
     def start(self) -> None:
         """Sends the first command (call once subscribers are matched)."""
         if not self._started:
             self._started = True
+            if self._resume_bag:  # the recorder has recovered the bag before subscribing
+                from eva.data import count_steps
+                self.step = count_steps(self._resume_bag)
+                self.get_logger().info(f"resuming {self._resume_bag} at step {self.step}")
+            self.first_step = self.step
             self._send(new=True)
 
     def _send(self, new: bool) -> None:
@@ -95,8 +112,7 @@ class Babbler(Node):
         self._send(new=True)
 
     def _watchdog(self) -> None:
-        if self._autostart and not self._started and self.pub.get_subscription_count() >= self._min_subscribers \
-                and self.count_publishers("/eva/robot/landmarks") >= 1:
+        if self._autostart and not self._started and self.graph_ready():
             self.start()
         if self._cmd_stamp_ns is None or self.done:
             return
@@ -119,8 +135,8 @@ def main(args=None) -> None:
     try:
         while rclpy.ok() and not node.done:
             rclpy.spin_once(node, timeout_sec=0.1)
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # Ctrl-C / SIGTERM: a normal stop
     finally:
         node.destroy_node()
         rclpy.try_shutdown()

@@ -28,7 +28,8 @@ BABBLE_GRAPH = (
                                               "landmarks_topic": "robot/landmarks",
                                               "head_pose_topic": "robot/head_pose",
                                               "running_mode": "image", "max_faces": 1, "reliable": True}),
-    NodeSpec("babbler", "babbler", {"seed": "$(seed)", "steps": "$(steps)"}),
+    NodeSpec("babbler", "babbler", {"seed": "$(seed)", "steps": "$(steps)", "out": "$(out)",
+                                    "resume": "$(resume)"}),
 )
 
 

@@ -9,6 +9,7 @@ babbling (``robot/image_raw`` -> ``robot/landmarks``).
 from __future__ import annotations
 
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from sensor_msgs.msg import Image, PointCloud2
@@ -83,8 +84,8 @@ def main(args=None) -> None:
     node = LandmarksNode()
     try:
         rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # Ctrl-C / SIGTERM: a normal stop
     finally:
         node.destroy_node()
         rclpy.try_shutdown()

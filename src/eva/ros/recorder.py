@@ -8,6 +8,7 @@ keeps everything up to the last split (see :mod:`eva.data`).
 from __future__ import annotations
 
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState, PointCloud2
 
@@ -71,8 +72,8 @@ def main(args=None) -> None:
     node = RecorderNode()
     try:
         rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # Ctrl-C / SIGTERM: a normal stop
     finally:
         node.destroy_node()
         rclpy.try_shutdown()

@@ -9,6 +9,7 @@ face; ``capture: continuous`` runs the servo physics in real time and films at
 from __future__ import annotations
 
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 
@@ -83,8 +84,8 @@ def main(args=None) -> None:
     node = SimFaceNode()
     try:
         rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # Ctrl-C / SIGTERM: a normal stop
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
