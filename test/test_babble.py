@@ -103,3 +103,11 @@ def test_sigkill_leaves_a_readable_bag_and_resume_continues(tmp_path):
         np.testing.assert_array_equal(step.command, babble_command(5, k, 10))
     stamps = [s.command_stamp_ns for s in steps]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+
+
+def test_babbling_at_another_camera_size(tmp_path):
+    summary = run_babbling(str(tmp_path / "bag"), steps=6, seed=1, image_size=(240, 160))
+    steps = list(read_babbling(tmp_path / "bag"))
+    assert len(steps) == 6 and steps[0].image.shape == (160, 240, 3)
+    assert summary.detection_rate == 1.0
+    assert max(s.landmarks[:, 0].max() for s in steps) < 240  # landmarks in this image's pixels

@@ -21,12 +21,14 @@ def add_arguments(p) -> None:
     p.add_argument("--no-noise", action="store_true", help="no camera noise or light jitter")
     p.add_argument("--config", default="", help="sim face YAML (default config/sim_face.yaml)")
     p.add_argument("--split-seconds", type=float, default=1.0, help="bag file roll interval (crash-loss bound)")
+    p.add_argument("--image-size", help="robot camera WxH (default: config/sim_face.yaml, 480x320)")
     p.add_argument("--contact-sheet", help="PNG of robot images with their landmarks")
 
 
 def run(args) -> int:
     from tqdm import tqdm
 
+    from eva.cli.bag_export import parse_size
     from eva.ros.babble_graph import run_babbling
 
     if not args.sim:
@@ -36,7 +38,7 @@ def run(args) -> int:
     with tqdm(total=args.steps, unit="step", desc="babbling", file=sys.stderr) as bar:
         summary = run_babbling(args.out, args.steps, seed=args.seed, resume=args.resume,
                                noise=not args.no_noise, config_file=args.config,
-                               split_seconds=args.split_seconds,
+                               split_seconds=args.split_seconds, image_size=parse_size(args.image_size),
                                progress=lambda n: bar.update(n - bar.n))
     from eva.data import bag_summary
     info = bag_summary(args.out)
@@ -55,17 +57,17 @@ def write_contact_sheet(bag: str, png: str, count: int = 12) -> None:
     """Draws ``count`` evenly spaced babbling steps of ``bag`` with their landmarks."""
     import numpy as np
 
-    from eva.data import read_babbling
+    from eva.data import count_steps, read_babbling
     from eva.perception.draw import contact_sheet, draw_landmarks, save_rgb
 
-    steps = list(read_babbling(bag))
-    if not steps:
+    n = count_steps(bag)
+    if n == 0:
         raise ValueError(f"bag {bag} has no complete babbling steps")
-    picks = np.linspace(0, len(steps) - 1, min(count, len(steps))).round().astype(int)
+    picks = set(np.linspace(0, n - 1, min(count, n)).round().astype(int).tolist())
     tiles, labels = [], []
-    for i in picks:
-        s = steps[i]
-        tiles.append(draw_landmarks(s.image, s.landmarks))
-        labels.append(f"#{i} " + " ".join(f"{v:g}" for v in s.command))
+    for i, s in enumerate(read_babbling(bag)):  # streamed: a 16k-step bag is 7.5 GB of images
+        if i in picks:
+            tiles.append(draw_landmarks(s.image, s.landmarks))
+            labels.append(f"#{i} " + " ".join(f"{v:g}" for v in s.command))
     Path(png).parent.mkdir(parents=True, exist_ok=True)
     save_rgb(png, contact_sheet(tiles, labels))

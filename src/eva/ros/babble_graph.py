@@ -64,10 +64,12 @@ def wait_for_matches(executor, checks, timeout_s: float = 20.0) -> None:
 
 
 def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, noise: bool = True,
-                 config_file: str = "", split_seconds: float = 1.0, progress=None) -> BabbleSummary:
+                 config_file: str = "", split_seconds: float = 1.0, image_size: tuple[int, int] | None = None,
+                 progress=None) -> BabbleSummary:
     """Babbles ``steps`` steps on the simulated face into the bag ``out``.
 
     Args:
+        image_size: (width, height) of the robot camera; None = the sim config's (480x320).
         progress: optional callable(captured_steps) called as steps complete.
     """
     from eva.ros.env import ensure_local_defaults
@@ -79,8 +81,9 @@ def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, nois
     old = {s: signal.signal(s, lambda *_: stop.update(flag=True)) for s in (signal.SIGINT, signal.SIGTERM)}
     nodes = {}
     try:
+        width, height = image_size or (0, 0)
         args = {"out": str(out), "steps": str(steps), "seed": str(seed), "resume": str(resume).lower(),
-                "noise": str(noise).lower()}
+                "noise": str(noise).lower(), "width": str(width), "height": str(height)}
         classes = _node_classes()
         for spec in resolve(BABBLE_GRAPH, args):
             params = dict(spec.parameters)

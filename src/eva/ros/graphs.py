@@ -18,12 +18,13 @@ class NodeSpec:
 
 
 # Launch arguments of the babbling graph and their defaults.
-BABBLE_ARGS = {"out": "babble_bag", "steps": "16000", "seed": "0", "resume": "false", "noise": "true"}
+BABBLE_ARGS = {"out": "babble_bag", "steps": "16000", "seed": "0", "resume": "false", "noise": "true",
+               "width": "0", "height": "0"}  # image size 0 = config/sim_face.yaml (480x320)
 
 BABBLE_GRAPH = (
     NodeSpec("recorder", "recorder", {"out": "$(out)", "resume": "$(resume)", "split_seconds": 1.0}),
     NodeSpec("sim_face", "sim_face", {"seed": "$(seed)", "noise": "$(noise)", "capture": "on_command",
-                                      "reliable": True}),
+                                      "reliable": True, "width": "$(width)", "height": "$(height)"}),
     NodeSpec("landmarks", "robot_landmarks", {"image_topic": "robot/image_raw",
                                               "landmarks_topic": "robot/landmarks",
                                               "head_pose_topic": "robot/head_pose",

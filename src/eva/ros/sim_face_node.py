@@ -32,8 +32,12 @@ class SimFaceNode(Node):
         self.declare_parameter("rate_hz", 30.0)
         self.declare_parameter("reliable", True)       # reliable images (recording runs)
         self.declare_parameter("frame_id", "eva_robot_camera")
+        self.declare_parameter("width", 0)             # camera image px; 0 = from the config file
+        self.declare_parameter("height", 0)
         p = self.get_parameter
         config = load_sim_config(p("config_file").value or None)
+        if p("width").value or p("height").value:
+            config = config.with_size(int(p("width").value), int(p("height").value))
         self.face = SimFace(config, seed=int(p("seed").value), noise=bool(p("noise").value))
         self.face.connect()
         self.capture = p("capture").value
