@@ -3,7 +3,6 @@
 Covers: steps captured and recorded one-for-one, the command sequence, stamps,
 refusing an existing bag, and what SIGINT / SIGKILL leave behind (then resume).
 """
-import os
 import re
 import signal
 import subprocess

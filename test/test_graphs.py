@@ -23,3 +23,15 @@ def test_every_executable_is_an_entry_point():
     setup = (Path(__file__).parents[1] / "setup.py").read_text()
     scripts = set(re.findall(r'"(\w+) = eva\.', setup))
     assert {n.executable for n in BABBLE_GRAPH} <= scripts
+
+
+def test_config_found_under_an_install_prefix(tmp_path, monkeypatch):
+    from eva.paths import find_config
+    target = tmp_path / "share" / "eva" / "config" / "only_installed.yaml"
+    target.parent.mkdir(parents=True)
+    target.write_text("x: 1\n")
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path))
+    assert find_config("only_installed.yaml") == target
+    monkeypatch.delenv("AMENT_PREFIX_PATH")
+    with pytest.raises(FileNotFoundError, match="only_installed.yaml"):
+        find_config("only_installed.yaml")

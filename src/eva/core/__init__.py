@@ -1,1 +1,1 @@
-"""Pure logic, NumPy only: landmark sets, the landmark mask, normalization, head pose, filters. No rclpy, no torch, no I/O."""
+"""Pure logic, NumPy only: landmark sets, the landmark mask, head pose. No rclpy, no torch, no I/O."""

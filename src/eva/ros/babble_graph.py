@@ -94,7 +94,8 @@ def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, nois
             if spec.executable == "babbler":
                 params["autostart"] = False
                 params["motor_names"] = list(nodes["sim_face"].face.motor_names)
-            nodes[spec.executable] = classes[spec.executable](spec.name, context=context, parameter_overrides=_params(**params))
+            nodes[spec.executable] = classes[spec.executable](spec.name, context=context,
+                                                              parameter_overrides=_params(**params))
         recorder, face, lms, babbler = (nodes[k] for k in ("recorder", "sim_face", "landmarks", "babbler"))
         executor = SingleThreadedExecutor(context=context)
         for n in nodes.values():

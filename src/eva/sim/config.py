@@ -6,7 +6,6 @@ so one set of muscles serves every output size; the renderer scales it.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -284,9 +283,9 @@ def config_from_dict(data: dict) -> SimFaceConfig:
 
 
 def config_candidates() -> list[Path]:
-    """Where `load_sim_config` looks: the source tree, then ``<prefix>/share/eva/config``."""
-    repo = Path(__file__).resolve().parents[3]  # src/eva/sim/config.py -> repo root
-    return [repo / "config" / CONFIG_NAME, Path(sys.prefix) / "share" / "eva" / "config" / CONFIG_NAME]
+    """Where `load_sim_config` looks: the source tree, then the install prefixes' ``share/eva/config``."""
+    from eva.paths import config_candidates as candidates
+    return candidates(CONFIG_NAME)
 
 
 def load_sim_config(path: str | Path | None = None) -> SimFaceConfig:
@@ -302,10 +301,8 @@ def load_sim_config(path: str | Path | None = None) -> SimFaceConfig:
     import yaml
 
     if path is None:
-        found = [p for p in config_candidates() if p.is_file()]
-        if not found:
-            raise FileNotFoundError(f"{CONFIG_NAME} not found in {[str(p) for p in config_candidates()]}")
-        path = found[0]
+        from eva.paths import find_config
+        path = find_config(CONFIG_NAME)
     with open(path, encoding="utf-8") as f:
         data = yaml.safe_load(f)
     return config_from_dict(data or {})
