@@ -25,6 +25,7 @@ def test_babbling_records_every_step(tmp_path):
     summary = run_babbling(str(bag), steps=30, seed=7, split_seconds=0.3)
     assert summary.steps == 30 and summary.first_step == 0 and not summary.interrupted
     assert summary.detection_rate >= 0.99
+    assert 0 < summary.latency_ms["p50"] <= summary.latency_ms["p99"] < 5000  # frame stamp -> landmarks
     steps = list(read_babbling(bag))
     assert len(steps) == 30
     for k, step in enumerate(steps):

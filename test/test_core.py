@@ -52,3 +52,14 @@ def test_rpy_and_quaternion_round_trip(rpy):
                   [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
                   [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
     np.testing.assert_allclose(q, r, atol=1e-9)
+
+
+def test_latency_stats_percentiles_over_a_window():
+    from eva.core.latency import LatencyStats
+    stats = LatencyStats(window=100)
+    assert np.isnan(stats.percentiles()["p50"])
+    for k in range(200):  # the first 100 (large) fall out of the window
+        stats.add(0, (1000 if k < 100 else k - 99) * 1_000_000)
+    p = stats.percentiles()
+    assert stats.count == 200 and p["p50"] == pytest.approx(50.5) and p["p99"] == pytest.approx(99.01)
+    assert "200 frames" in stats.summary()

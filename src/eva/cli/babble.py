@@ -45,7 +45,8 @@ def run(args) -> int:
     print(f"{'interrupted after' if summary.interrupted else 'captured'} {summary.steps} steps "
           f"(steps {summary.first_step}..{summary.first_step + summary.steps - 1}) in {summary.seconds:.1f} s: "
           f"{summary.steps_per_s:.1f} steps/s, face found in {100 * summary.detection_rate:.1f} %, "
-          f"{summary.retries} retries")
+          f"{summary.retries} retries; frame -> landmarks p50 {summary.latency_ms['p50']:.1f} ms, "
+          f"p99 {summary.latency_ms['p99']:.1f} ms")
     print(f"bag {args.out}: {info['steps']} steps in all, {info['bytes'] / 1e6:.1f} MB on disk")
     if args.contact_sheet:
         write_contact_sheet(args.out, args.contact_sheet)

@@ -37,6 +37,7 @@ class BabbleSummary:
     retries: int          # commands re-sent after a capture timeout
     seconds: float
     interrupted: bool
+    latency_ms: dict      # robot frame stamp -> its landmarks published: p50, p99
 
     @property
     def steps_per_s(self) -> float:
@@ -120,7 +121,8 @@ def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, nois
         deadline = time.monotonic() + 2.0
         while recorder.counts[lm_topic] < babbler.captured and time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.02)
-        return BabbleSummary(babbler.captured, first, babbler.faces_found, babbler.retries, seconds, stop["flag"])
+        return BabbleSummary(babbler.captured, first, babbler.faces_found, babbler.retries, seconds, stop["flag"],
+                             lms.latency.percentiles())
     finally:
         for n in reversed(list(nodes.values())):
             n.destroy_node()

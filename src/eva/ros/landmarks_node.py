@@ -14,6 +14,7 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from sensor_msgs.msg import Image, PointCloud2
 
+from eva.core.latency import LatencyStats
 from eva.core.pose import matrix_to_quaternion
 from eva.ros.convert import MessageError, landmarks_to_cloud, msg_to_rgb, time_to_ns
 from eva.ros.qos import sensor_qos
@@ -43,6 +44,7 @@ class LandmarksNode(Node):
         self.frames = 0
         self.faces = 0
         self.rejected = 0
+        self.latency = LatencyStats()  # camera frame stamp -> landmarks published
 
     def _on_image(self, msg: Image) -> None:
         try:
@@ -57,9 +59,11 @@ class LandmarksNode(Node):
         if face is None:
             self.get_logger().info("no face in frame", throttle_duration_sec=5.0)
             self.pub.publish(landmarks_to_cloud(None, None, stamp, msg.header.frame_id))
+            self._log_latency(stamp)
             return
         self.faces += 1
         self.pub.publish(landmarks_to_cloud(face.points, face.confidence, stamp, msg.header.frame_id))
+        self._log_latency(stamp)
         if face.transform is not None:
             pose = PoseStamped()
             pose.header = msg.header
@@ -69,6 +73,12 @@ class LandmarksNode(Node):
             o = pose.pose.orientation
             o.x, o.y, o.z, o.w = map(float, q)
             self.pose_pub.publish(pose)
+
+    def _log_latency(self, stamp_ns: int) -> None:
+        ms = self.latency.add(stamp_ns, self.get_clock().now().nanoseconds)
+        self.get_logger().debug(f"landmarks {ms:.1f} ms after the frame")
+        self.get_logger().info(f"{self.latency.summary()}, faces {self.faces}/{self.frames}",
+                               throttle_duration_sec=10.0)
 
     def destroy_node(self):
         """Releases the MediaPipe graph."""
