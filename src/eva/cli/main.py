@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eva.cli import babble, bag_export, landmarks, launch, sim
+from eva.cli import babble, bag_export, landmarks, launch, sim, train
+from eva.cli import eval as eval_cmd
 
 SUBCOMMANDS = {
     "babble": babble,
@@ -12,6 +13,8 @@ SUBCOMMANDS = {
     "landmarks": landmarks,
     "bag-export": bag_export,
     "launch": launch,
+    "train": train,
+    "eval": eval_cmd,
 }
 
 
