@@ -43,7 +43,8 @@ def run(args) -> int:
     result = evaluate(cfg)  # CheckpointError is a RuntimeError: `eva` prints it as one line
     meta = result["meta"]
     print(format_tables(result))
-    print(f"\n{meta['n_samples']} {meta['split']} samples x {len(meta['seeds'])} seeds, "
+    n_seeds = len(meta["seeds"])
+    print(f"\n{meta['n_samples']} {meta['split']} samples x {n_seeds} seed{'s' * (n_seeds != 1)}, "
           f"{meta['detections']} landmark detections, {meta['wall_time_s']:.0f} s")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

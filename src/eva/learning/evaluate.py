@@ -317,7 +317,7 @@ def evaluate(cfg: EvalConfig) -> dict:
     result["meta"] = {
         "data": str(s.data.root), "reference": str(s.ref.root), "split": "all" if cfg.all_samples else "test",
         "n_samples": int(len(s.idx)), "n_reference": int(len(s.ref_idx)), "seeds": list(range(cfg.seeds)),
-        "checkpoints": {role: [str(p) for p in ps] for role, ps in paths.items()},
+        "checkpoints": {role: [str(p.resolve()) for p in ps] for role, ps in paths.items()},
         "execution": cfg.execution, "robot_frame_px": list(M.ROBOT_FRAME), "detections": det.calls,
         "wall_time_s": round(time.perf_counter() - t0, 2), "per_seed": per_seed}
     return result
