@@ -4,7 +4,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 DEMO_OUT ?= demo_out
-DEMO_STEPS ?= 300
 
 .PHONY: setup demo test clean-demo
 
@@ -12,10 +11,8 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	@rm -rf $(DEMO_OUT)/babble_bag
-	$(PY) -m eva.cli.main babble --sim --steps $(DEMO_STEPS) --out $(DEMO_OUT)/babble_bag \
-		--contact-sheet $(DEMO_OUT)/contact_sheet.png
-	@echo "demo: bag in $(DEMO_OUT)/babble_bag, contact sheet $(DEMO_OUT)/contact_sheet.png"
+	$(PY) -m eva.cli.main demo --out $(DEMO_OUT) --overwrite
+	@echo "demo: $(DEMO_OUT)/demo.mp4 (human | landmarks | self-image | simulated robot), $(DEMO_OUT)/report.json, $(DEMO_OUT)/bag/"
 
 test: setup
 	$(PY) -m pytest -q

@@ -1,4 +1,5 @@
 """ament_python package `eva`: colcon build (real ROS 2) and pip install -e . (here)."""
+import os
 from glob import glob
 
 from setuptools import find_packages, setup
@@ -16,6 +17,8 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        *[(f"share/{PACKAGE}/{d}", glob(f"{d}/*")) for d in sorted({os.path.dirname(f)
+          for f in glob("checkpoints/sim/*/seed*/*")})],
     ],
     install_requires=["setuptools"],
     zip_safe=True,
@@ -30,7 +33,11 @@ setup(
             "babbler = eva.ros.babbler:main",
             "sim_face = eva.ros.sim_face_node:main",
             "landmarks = eva.ros.landmarks_node:main",
+            "camera = eva.ros.camera_node:main",
             "recorder = eva.ros.recorder:main",
+            "normalizer = eva.ros.normalizer_node:main",
+            "generator = eva.ros.generator_node:main",
+            "inverse = eva.ros.inverse_node:main",
         ],
     },
 )

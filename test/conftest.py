@@ -6,7 +6,19 @@ so concurrent runs on one machine never see each other's topics.
 import os
 import tempfile
 
+import pytest
+
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ["ROS_LOG_DIR"] = tempfile.mkdtemp(prefix="eva-test-roslog-")
 os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 100)
 os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+@pytest.fixture
+def context():
+    """A fresh rclpy context for one in-process ROS test, shut down afterwards."""
+    import rclpy
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    yield ctx
+    rclpy.try_shutdown(context=ctx)

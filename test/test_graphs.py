@@ -1,7 +1,7 @@
 """The shared graph description that launch files and runners read."""
 import pytest
 
-from eva.ros.graphs import BABBLE_ARGS, BABBLE_GRAPH, resolve
+from eva.ros.graphs import BABBLE_ARGS, BABBLE_GRAPH, MIMIC_ARGS, MIMIC_GRAPH, resolve
 
 
 def test_babble_graph_resolves_typed_arguments():
@@ -22,7 +22,30 @@ def test_every_executable_is_an_entry_point():
     from pathlib import Path
     setup = (Path(__file__).parents[1] / "setup.py").read_text()
     scripts = set(re.findall(r'"(\w+) = eva\.', setup))
-    assert {n.executable for n in BABBLE_GRAPH} <= scripts
+    assert {n.executable for n in BABBLE_GRAPH + MIMIC_GRAPH} <= scripts
+
+
+def test_mimic_graph_conditions_and_params_file():
+    names = lambda args: [n.name for n in resolve(MIMIC_GRAPH, dict(MIMIC_ARGS, **args))]  # noqa: E731
+    base = ["camera", "landmarks", "normalizer", "generator", "inverse"]
+    assert names({}) == base + ["sim_face"]                      # no bag unless asked, sim by default
+    assert names({"use_sim": "false", "record": "b"}) == base + ["recorder"]
+    nodes = resolve(MIMIC_GRAPH, dict(MIMIC_ARGS, params_file="/p.yaml", seed="2", continuous="false"))
+    assert all(n.params_files == ("/p.yaml",) for n in nodes)
+    by = {n.name: n for n in nodes}
+    assert by["inverse"].parameters["seed"] == 2 and by["inverse"].parameters["continuous"] is False
+    # the camera waits until every model stage subscribes to its input
+    waits = dict(item.split(":") for item in by["camera"].parameters["wait_for"].split(","))
+    assert waits == {"landmarks": "camera/image_raw", "normalizer": "face/landmarks",
+                     "generator": "face/landmarks_robot", "inverse": "self_image"}
+
+
+def test_runner_passes_user_params_files_after_the_graphs(tmp_path):
+    from eva.ros.runner import node_command
+    spec = resolve(MIMIC_GRAPH, dict(MIMIC_ARGS, params_file="/user.yaml"))[2]
+    cmd = node_command(spec, tmp_path / "own.yaml")
+    files = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--params-file"]
+    assert files == [str(tmp_path / "own.yaml"), "/user.yaml"]  # later files win in ROS 2
 
 
 def test_config_found_under_an_install_prefix(tmp_path, monkeypatch):

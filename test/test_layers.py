@@ -11,6 +11,11 @@ import pytest
     ("eva.sim.face", ("rclpy", "torch", "mediapipe")),
     ("eva.data", ("rclpy", "torch", "mediapipe")),
     ("eva.perception.model", ("rclpy", "torch", "mediapipe")),
+    ("eva.core.normalize", ("rclpy", "torch", "cv2", "mediapipe")),
+    ("eva.core.filters", ("rclpy", "torch", "cv2", "mediapipe")),
+    ("eva.perception.cameras", ("rclpy", "torch", "mediapipe", "pyrealsense2")),
+    ("eva.data.mimic_bag", ("rclpy", "torch", "mediapipe")),
+    ("eva.learning.mimic", ("rclpy", "mediapipe")),
 ])
 def test_module_does_not_pull_in(module, forbidden):
     code = (f"import sys, {module}; "

@@ -1,10 +1,12 @@
-"""Start a node graph as one process per node, like ros2 launch: eva launch babble out:=BAG steps:=N.
+"""Start a node graph as one process per node, like ros2 launch: eva launch mimic camera:=webcam:0.
 
 Arguments take ros2 launch's ``name:=value`` form; ``--show-args`` lists a
 graph's arguments and defaults. Each node's output lines are prefixed with its
 name. Ctrl-C (or SIGTERM) stops every node cleanly and exits 130; a node that
 dies stops the rest and the run exits 1 naming it. ``babble`` ends by itself
-once the babbler has captured its steps, and prints what the bag holds.
+once the babbler has captured its steps, and prints what the bag holds;
+``mimic`` ends when a file camera source reaches its end (a live camera runs
+until Ctrl-C).
 The same graphs run under real ROS 2 with ``ros2 launch eva <graph>.launch.py``.
 """
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 
 def _graphs() -> dict:
     """graph name -> (node specs, launch argument defaults, until node)."""
-    from eva.ros.graphs import BABBLE_ARGS, BABBLE_GRAPH
+    from eva.ros.graphs import BABBLE_ARGS, BABBLE_GRAPH, MIMIC_ARGS, MIMIC_GRAPH
 
-    return {"babble": (BABBLE_GRAPH, BABBLE_ARGS, "babbler")}
+    return {"babble": (BABBLE_GRAPH, BABBLE_ARGS, "babbler"), "mimic": (MIMIC_GRAPH, MIMIC_ARGS, "camera")}
 
 
 def add_arguments(p) -> None:

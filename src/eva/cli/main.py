@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eva.cli import babble, bag_export, landmarks, launch, sim, train
+from eva.cli import babble, bag_export, calibrate, demo, landmarks, launch, mimic_eval, sim, train
 from eva.cli import eval as eval_cmd
 
 SUBCOMMANDS = {
+    "demo": demo,
     "babble": babble,
     "sim": sim,
     "landmarks": landmarks,
@@ -15,6 +16,8 @@ SUBCOMMANDS = {
     "launch": launch,
     "train": train,
     "eval": eval_cmd,
+    "calibrate": calibrate,
+    "mimic-eval": mimic_eval,
 }
 
 

@@ -317,7 +317,8 @@ def masks(l53_model_px: np.ndarray, size, confidence=None, radius: int = 0) -> n
 
 def to_tensor_images(images: np.ndarray, device="cpu") -> torch.Tensor:
     """(B, H, W, 3) uint8 -> (B, 3, H, W) float32 in [0, 1] on ``device`` (moved as uint8)."""
-    t = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+    arr = np.ascontiguousarray(images)
+    t = torch.from_numpy(arr if arr.flags.writeable else arr.copy()).to(device)  # read-only: message buffers
     return t.permute(0, 3, 1, 2).float().div_(255.0).contiguous()
 
 

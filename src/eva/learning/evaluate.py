@@ -23,13 +23,14 @@ import numpy as np
 from tqdm import tqdm
 
 from eva.learning import metrics as M
+from eva.paths import shipped_checkpoints
 from eva.learning.baselines import NearestNeighbourCommands, random_commands, random_init_like, random_sample_indices
 
 # Checkpoint directory layout: <root>/<role>/seed<seed>/best.pt; role -> the kind it must hold.
 CHECKPOINT_LAYOUT = "{role}/seed{seed}/best.pt"
 CHECKPOINT_ROLES = {"generator": "generator", "inverse": "inverse",
                     "landmark-to-motor": "landmark-to-motor", "inverse-ri100": "inverse"}
-DEFAULT_CHECKPOINTS = Path(__file__).resolve().parents[3] / "checkpoints" / "sim"
+DEFAULT_CHECKPOINTS = shipped_checkpoints()
 
 TABLE1 = ("GM (ours)", "RS")
 TABLE2 = ("IM (ours)", "RI", "RI-100")

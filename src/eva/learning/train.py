@@ -90,6 +90,7 @@ def _meta(prep: Prepared, data: BabblingData, extra: dict) -> dict:
     lo, hi = prep.ranges
     return {"motor_names": prep.motor_names, "levels": list(MOTOR_COMMAND_LEVELS), "crop": prep.crop.to_dict(),
             "landmark_ranges": np.stack([lo, hi]).astype(np.float32), "static_image": prep.static,
+            "static_landmarks": prep.l53[prep.static_index].astype(np.float32),  # robot neutral, model px
             "static_index": prep.static_index, "data": str(data.root), "num_samples": len(data),
             "dropped_no_face": prep.dropped, **extra}
 

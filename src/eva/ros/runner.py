@@ -81,7 +81,7 @@ def node_command(spec: NodeSpec, params_file, namespace: str = NAMESPACE) -> lis
     """The command line that runs ``spec`` as its own process."""
     return [sys.executable, "-m", "eva.ros.runner", entry_point(spec.executable),
             "--ros-args", "-r", f"__node:={spec.name}", "-r", f"__ns:={namespace}",
-            "--params-file", str(params_file)]
+            "--params-file", str(params_file)] + [a for f in spec.params_files for a in ("--params-file", f)]
 
 
 @dataclass
@@ -312,7 +312,7 @@ def _child_main(argv: list[str]) -> int:
         from rclpy.executors import ExternalShutdownException
         main = getattr(importlib.import_module(module), function or "main")
         try:
-            main()
+            return int(main() or 0)  # a main may return its exit status (camera: 2 = no such source)
         except ExternalShutdownException:  # SIGINT/SIGTERM via rclpy's handler; main's finally cleaned up
             pass
     except KeyboardInterrupt:  # SIGINT before rclpy.init installed its handler: still starting

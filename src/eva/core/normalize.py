@@ -1,0 +1,217 @@
+"""Human -> robot landmark normalization (paper IV-B), and what we add to it.
+
+The paper maps each human landmark coordinate into the robot's range with
+``L_R = (L_H - H_min)(R_max - R_min) / (H_max - H_min) + R_min`` (per landmark
+and axis), ranges taken from sampled human and robot frames. A live camera adds
+what a dataset hides: the head moves, turns and changes distance. So:
+
+1. ``align``: a 2-D similarity (rotation, scale, translation) fitted on rigid
+   points (eye corners, nose bridge) maps the human face onto the robot's neutral
+   face first: head motion and face size drop out, expression stays.
+2. ``mode="minmax"`` (the paper): per-landmark min-max into the robot ranges. The
+   human ranges come from a calibration (``human_lo``/``human_hi``, e.g. from a
+   clip) or, without one, grow with what this user has shown so far, never
+   narrower than ``min_span`` of the robot's span (a still face is not blown up).
+3. ``mode="neutral"``: the first ``neutral_frames`` face frames of a user define
+   their neutral face; the output is the robot's neutral plus ``gain`` times the
+   (aligned) displacement from it. While calibrating, the output is the robot's
+   neutral. A face lost for ``user_timeout_s`` starts a new user.
+4. One-Euro smoothing of the output (``filter``), in robot pixels.
+
+All points are (53, 2) in the paper's landmark order (``eva.core.landmarks``);
+robot points are in the model's pixel frame.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from eva.core.filters import OneEuroFilter
+
+# Paper-53 indices that an expression hardly moves: nose bridge, the four eye corners.
+RIGID_POINTS: tuple[int, ...] = (10, 11, 12, 13, 19, 22, 25, 28)
+MODES = ("minmax", "neutral")
+
+
+@dataclass
+class NormalizerConfig:
+    """How human landmarks become robot landmarks (mirrored in config/normalizer.yaml)."""
+
+    mode: str = "minmax"          # "minmax" (paper IV-B) or "neutral" (displacement from the user's neutral)
+    align: bool = True            # remove head pose and face size first (similarity on RIGID_POINTS)
+    min_span: float = 1.0         # minmax without calibration: human span >= min_span * robot span
+    neutral_frames: int = 15      # neutral mode: frames averaged into the user's neutral face
+    gain: float = 1.0             # neutral mode: robot displacement per aligned human displacement
+    user_timeout_s: float = 2.0   # neutral mode: a face lost this long starts a new user
+    clip_margin: float = 0.25     # outputs are kept within the robot range widened by this fraction
+    filter: bool = True           # One-Euro smoothing of the output
+    min_cutoff_hz: float = 1.5    # One-Euro cutoff at rest (lower = smoother)
+    beta: float = 0.05            # One-Euro speed coefficient, per robot px/s (higher = less lag)
+    d_cutoff_hz: float = 1.0      # One-Euro cutoff of the speed estimate
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"normalizer mode must be one of {MODES}, got {self.mode!r}")
+        if self.min_span <= 0:
+            raise ValueError(f"normalizer min_span must be > 0, got {self.min_span}")
+        if self.neutral_frames < 1:
+            raise ValueError(f"normalizer neutral_frames must be >= 1, got {self.neutral_frames}")
+        if self.user_timeout_s <= 0 or self.clip_margin < 0:
+            raise ValueError("normalizer user_timeout_s must be > 0 and clip_margin >= 0, "
+                             f"got {self.user_timeout_s}, {self.clip_margin}")
+        if self.min_cutoff_hz <= 0 or self.d_cutoff_hz <= 0 or self.beta < 0:
+            raise ValueError("normalizer One-Euro parameters must be min_cutoff_hz > 0, d_cutoff_hz > 0, beta >= 0")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "NormalizerConfig":
+        """Builds a config from a mapping, naming any unknown key."""
+        known = set(asdict(cls()))
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown normalizer settings {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares 2-D similarity ``dst ~ s * R @ src + t`` (Umeyama), no reflection.
+
+    Args:
+        src, dst: (K, 2) corresponding points, K >= 2.
+
+    Returns:
+        (scale s, rotation R (2, 2), translation t (2,)).
+    """
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    var = (a ** 2).sum() / len(a)
+    if var < 1e-12:
+        raise ValueError("similarity_fit: the source points coincide")
+    u, sig, vt = np.linalg.svd(b.T @ a / len(a))
+    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+    rot = u @ d @ vt
+    scale = float((sig * np.diag(d)).sum() / var)
+    return scale, rot, mu_d - scale * rot @ mu_s
+
+
+def align_to(points: np.ndarray, reference: np.ndarray, rigid=RIGID_POINTS) -> np.ndarray:
+    """Maps ``points`` (53, 2) by the similarity that best fits their rigid points onto ``reference``'s."""
+    idx = list(rigid)
+    s, rot, t = similarity_fit(points[idx], reference[idx])
+    return (s * (np.asarray(points, np.float64) @ rot.T) + t).astype(np.float32)
+
+
+def minmax_map(points: np.ndarray, h_lo, h_hi, r_lo, r_hi) -> np.ndarray:
+    """The paper's IV-B mapping, per landmark and axis (a zero human span maps to the range's centre)."""
+    h_lo, h_hi, r_lo, r_hi = (np.asarray(a, np.float64) for a in (h_lo, h_hi, r_lo, r_hi))
+    span = h_hi - h_lo
+    ok = np.abs(span) > 1e-9
+    frac = np.where(ok, (np.asarray(points, np.float64) - h_lo) / np.where(ok, span, 1.0), 0.5)
+    return (frac * (r_hi - r_lo) + r_lo).astype(np.float32)
+
+
+class Normalizer:
+    """Stateful human -> robot landmark mapping for one camera stream.
+
+    Args:
+        config: a :class:`NormalizerConfig`.
+        robot_lo, robot_hi: (53, 2) robot landmark ranges (the checkpoint's, model px).
+        robot_neutral: (53, 2) the robot's neutral landmarks (model px).
+        human_lo, human_hi: optional (53, 2) calibrated human ranges, in the aligned frame
+            when ``config.align`` (see :meth:`human_frame`), else in camera px.
+    """
+
+    def __init__(self, config: NormalizerConfig, robot_lo, robot_hi, robot_neutral,
+                 human_lo=None, human_hi=None):
+        self.config = config
+        self.r_lo, self.r_hi, self.r_neutral = (_check53(a, name) for a, name in (
+            (robot_lo, "robot_lo"), (robot_hi, "robot_hi"), (robot_neutral, "robot_neutral")))
+        if (human_lo is None) != (human_hi is None):
+            raise ValueError("give both human_lo and human_hi, or neither")
+        self.calibrated = human_lo is not None
+        self.h_lo = _check53(human_lo, "human_lo") if self.calibrated else None
+        self.h_hi = _check53(human_hi, "human_hi") if self.calibrated else None
+        self._filter = OneEuroFilter(config.min_cutoff_hz, config.beta, config.d_cutoff_hz)
+        margin = config.clip_margin * (self.r_hi - self.r_lo)
+        self._out_lo, self._out_hi = self.r_lo - margin, self.r_hi + margin
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets the current user: neutral, seen ranges and filter state."""
+        self._neutral_sum = np.zeros((53, 2))
+        self._neutral_n = 0
+        self._seen_lo = self._seen_hi = None
+        self._last_face_s: float | None = None
+        self._filter.reset()
+
+    @property
+    def calibrating(self) -> bool:
+        """True while neutral mode is still collecting the user's neutral face."""
+        return self.config.mode == "neutral" and self._neutral_n < self.config.neutral_frames
+
+    def human_frame(self, human_px: np.ndarray) -> np.ndarray:
+        """Camera-px human landmarks -> the frame the human ranges live in (aligned or as is)."""
+        pts = _check53(human_px, "human landmarks")
+        return align_to(pts, self.r_neutral) if self.config.align else pts
+
+    def __call__(self, human_px: np.ndarray | None, t_s: float) -> np.ndarray | None:
+        """Maps one frame's landmarks (53, 2) camera px at time ``t_s`` (s) to robot model px.
+
+        ``None`` (no face) returns None and, after ``user_timeout_s`` without a
+        face, forgets the user.
+        """
+        cfg = self.config
+        if human_px is None or not np.isfinite(human_px).all():
+            if self._last_face_s is not None and t_s - self._last_face_s > cfg.user_timeout_s:
+                self.reset()
+            return None
+        if self._last_face_s is not None and t_s - self._last_face_s > cfg.user_timeout_s:
+            self.reset()
+        self._last_face_s = float(t_s)
+        h = self.human_frame(human_px)
+        if cfg.mode == "neutral":
+            out = self._neutral(h)
+        else:
+            out = minmax_map(h, *self._human_ranges(h), self.r_lo, self.r_hi)
+        out = np.clip(out, self._out_lo, self._out_hi)
+        if cfg.filter:
+            out = self._filter(out, t_s).astype(np.float32)
+        return out
+
+    def _neutral(self, h: np.ndarray) -> np.ndarray:
+        if self.calibrating:
+            self._neutral_sum += h
+            self._neutral_n += 1
+            return self.r_neutral.copy()
+        h_neutral = self._neutral_sum / self._neutral_n
+        return (self.r_neutral + self.config.gain * (h - h_neutral)).astype(np.float32)
+
+    def _human_ranges(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.calibrated:
+            return self.h_lo, self.h_hi
+        self._seen_lo = h.copy() if self._seen_lo is None else np.minimum(self._seen_lo, h)
+        self._seen_hi = h.copy() if self._seen_hi is None else np.maximum(self._seen_hi, h)
+        return widen(self._seen_lo, self._seen_hi, self.config.min_span * (self.r_hi - self.r_lo))
+
+
+def widen(lo: np.ndarray, hi: np.ndarray, min_span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ranges widened symmetrically about their centre to at least ``min_span``."""
+    centre, half = (lo + hi) / 2, np.maximum(hi - lo, min_span) / 2
+    return centre - half, centre + half
+
+
+def human_ranges(aligned: np.ndarray, lo_pct: float = 1.0, hi_pct: float = 99.0) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated human ranges from many frames (N, 53, 2) of the ``human_frame``: robust percentiles."""
+    pts = np.asarray(aligned, np.float64)
+    if pts.ndim != 3 or pts.shape[1:] != (53, 2) or not len(pts):
+        raise ValueError(f"human_ranges needs (N, 53, 2) landmarks with N > 0, got {pts.shape}")
+    return (np.nanpercentile(pts, lo_pct, axis=0).astype(np.float32),
+            np.nanpercentile(pts, hi_pct, axis=0).astype(np.float32))
+
+
+def _check53(a, name: str) -> np.ndarray:
+    arr = np.asarray(a, np.float32)
+    if arr.ndim != 2 or arr.shape[0] != 53 or arr.shape[1] < 2:
+        raise ValueError(f"{name} must be (53, 2) landmarks, got shape {arr.shape}")
+    return arr[:, :2]

@@ -1,0 +1,123 @@
+"""The mimicry models: normalized human landmarks -> G -> self-image -> F -> motor commands.
+
+Shared by the ROS nodes (normalizer, generator, inverse), ``eva demo`` and
+``eva mimic-eval``. Everything comes from the self-contained checkpoints: the
+generator's crop, robot landmark ranges and neutral face; the inverse model's
+motor names and levels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eva.core.normalize import Normalizer, NormalizerConfig
+from eva.learning.checkpoint import Loaded, load_checkpoint
+from eva.learning.evaluate import CHECKPOINT_LAYOUT, DEFAULT_CHECKPOINTS
+from eva.learning.predict import check_compatible, expected_commands, generate, predict_commands
+
+HUMAN_RANGES_FORMAT = "eva-human-ranges-v1"
+
+
+def resolve_device(device: str = "auto") -> str:
+    """"auto" -> "cuda" when a GPU is present, else "cpu"; other values pass through."""
+    if device != "auto":
+        return device
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def checkpoint_path(checkpoints, role: str, seed: int = 0, explicit: str | None = None) -> Path:
+    """An explicit file, else ``<checkpoints>/<role>/seed<seed>/best.pt`` (shipped ones by default)."""
+    if explicit:
+        return Path(explicit)
+    return Path(checkpoints or DEFAULT_CHECKPOINTS) / CHECKPOINT_LAYOUT.format(role=role, seed=seed)
+
+
+def robot_ranges(generator: Loaded) -> tuple[np.ndarray, np.ndarray]:
+    """The generator's robot landmark ranges (R_min, R_max), each (53, 2) model px."""
+    lo, hi = np.asarray(generator.meta["landmark_ranges"], np.float32)
+    return lo, hi
+
+
+def robot_neutral(generator: Loaded) -> np.ndarray:
+    """The robot's neutral landmarks (53, 2) model px: those of the static self-image I_s.
+
+    Checkpoints from before ``static_landmarks`` was stored fall back to the
+    centre of the robot ranges.
+    """
+    if "static_landmarks" in generator.meta:
+        return np.asarray(generator.meta["static_landmarks"], np.float32)[:, :2]
+    lo, hi = robot_ranges(generator)
+    return (lo + hi) / 2
+
+
+def save_human_ranges(path, lo: np.ndarray, hi: np.ndarray, aligned: bool, frames: int) -> Path:
+    """Writes calibrated human ranges (``eva.core.normalize.human_ranges``) to an .npz file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, format=HUMAN_RANGES_FORMAT, human_lo=np.asarray(lo, np.float32),
+             human_hi=np.asarray(hi, np.float32), aligned=bool(aligned), frames=int(frames))
+    return path
+
+
+def load_human_ranges(path, aligned: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Reads a human-ranges file; ValueError naming the file when it is not one or its frame differs."""
+    try:
+        with np.load(path) as z:
+            if str(z["format"]) != HUMAN_RANGES_FORMAT:
+                raise KeyError("format")
+            lo, hi, file_aligned = z["human_lo"], z["human_hi"], bool(z["aligned"])
+    except (OSError, KeyError, ValueError) as err:
+        raise ValueError(f"{path}: not an eva human-ranges file ({type(err).__name__}: {err})") from None
+    if file_aligned != aligned:
+        raise ValueError(f"{path}: ranges were calibrated with align={file_aligned}, the normalizer has align={aligned}")
+    return lo, hi
+
+
+@dataclass
+class MimicModels:
+    """The generator G and inverse model F of one seed, checked to fit together."""
+
+    generator: Loaded
+    inverse: Loaded
+
+    @classmethod
+    def load(cls, checkpoints=None, seed: int = 0, device: str = "auto", generator: str | None = None,
+             inverse: str | None = None) -> "MimicModels":
+        """Loads ``generator/seed<k>`` and ``inverse/seed<k>`` (or explicit files).
+
+        Raises:
+            CheckpointError: a file is missing or corrupt (named).
+            ValueError: the two were trained on different crops, or a file holds another kind.
+        """
+        dev = resolve_device(device)
+        g = load_checkpoint(checkpoint_path(checkpoints, "generator", seed, generator), dev)
+        f = load_checkpoint(checkpoint_path(checkpoints, "inverse", seed, inverse), dev)
+        for loaded, kind in ((g, "generator"), (f, "inverse")):
+            if loaded.kind != kind:
+                raise ValueError(f"{loaded.path}: holds a {loaded.kind} model where a {kind} is needed")
+        check_compatible(g, f)
+        return cls(g, f)
+
+    @property
+    def motor_names(self) -> list[str]:
+        """Motor order of the commands."""
+        return list(self.inverse.meta["motor_names"])
+
+    def normalizer(self, config: NormalizerConfig | None = None, human_ranges_file=None) -> Normalizer:
+        """A :class:`Normalizer` into this generator's robot frame."""
+        config = config or NormalizerConfig()
+        lo, hi = robot_ranges(self.generator)
+        human = load_human_ranges(human_ranges_file, config.align) if human_ranges_file else (None, None)
+        return Normalizer(config, lo, hi, robot_neutral(self.generator), *human)
+
+    def self_image(self, l53_model_px: np.ndarray, confidence=None) -> np.ndarray:
+        """G: (53, 2) robot landmarks (model px) -> (H, W, 3) uint8 self-image."""
+        return generate(self.generator, np.asarray(l53_model_px, np.float32)[None], confidence)[0]
+
+    def commands(self, self_image: np.ndarray, continuous: bool = True) -> np.ndarray:
+        """F: (H, W, 3) self-image -> (num_motors,) commands in [0, 1] (expected level or argmax)."""
+        fn = expected_commands if continuous else predict_commands
+        return fn(self.inverse, np.asarray(self_image)[None])[0]

@@ -1,0 +1,144 @@
+"""A lifecycle node that owns a model: load on configure, connect on activate, neutral on deactivate.
+
+``autostart`` (default true) walks the node through configure and activate by
+itself, so ``ros2 run``/``eva launch`` need no lifecycle manager; with it false a
+manager (``ros2 lifecycle set``) drives the transitions. Shutdown works from any
+state.
+"""
+from __future__ import annotations
+
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+
+from eva.ros.diagnostics import StageStats
+
+
+class ModelNode(LifecycleNode):
+    """Base of the generator and inverse nodes (``stage`` names the diagnostics entry)."""
+
+    stage = "model"
+
+    def __init__(self, name: str, **kwargs):
+        super().__init__(name, namespace="/eva", **kwargs)
+        self.param("checkpoints", "", "folder of the checkpoint layout <role>/seed<k>/best.pt; empty = shipped")
+        self.param("seed", 0, "which seed's checkpoint to load")
+        self.param("checkpoint", "", "explicit checkpoint file (overrides checkpoints/seed)")
+        self.param("device", "auto", "auto (GPU when present), cpu or cuda")
+        self.param("threads", 1, "torch CPU threads (0 = torch's default)")
+        self.param("autostart", True, "configure and activate at start, without a lifecycle manager")
+        self.stats = StageStats(self, self.stage)
+        self.loaded = None
+        self.sub = None  # the input subscription, while active
+        if self.get_parameter("autostart").value:
+            self._autostart = self.create_timer(0.0, self._start)
+
+    def param(self, name: str, default, description: str):
+        """Declares a parameter with its description; returns its value."""
+        return self.declare_parameter(name, default, ParameterDescriptor(description=description)).value
+
+    def _start(self) -> None:
+        self.destroy_timer(self._autostart)
+        if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+            self.trigger_activate()
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        import torch
+
+        from eva.learning.checkpoint import CheckpointError
+        threads = int(self.get_parameter("threads").value)
+        if threads > 0:
+            torch.set_num_threads(threads)
+        try:
+            self.loaded = self.load()
+        except (CheckpointError, ValueError, FileNotFoundError) as err:
+            self.get_logger().error(f"cannot load the {self.stage} model: {err}")
+            return TransitionCallbackReturn.FAILURE
+        self.get_logger().info(f"{self.stage}: loaded {self.loaded.path} on {self.get_parameter('device').value}")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.connect()
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.disconnect()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.loaded = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if state.label == "active":
+            self.disconnect()
+        self.loaded = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def checkpoint_file(self, role: str):
+        """The checkpoint this node's parameters name."""
+        from eva.learning.mimic import checkpoint_path
+        p = self.get_parameter
+        return checkpoint_path(p("checkpoints").value or None, role, int(p("seed").value),
+                               p("checkpoint").value or None)
+
+    def load_kind(self, role: str, device: str | None = None):
+        """Loads this node's checkpoint for ``role`` and checks it holds that kind of model."""
+        from eva.learning.checkpoint import load_checkpoint
+        from eva.learning.mimic import resolve_device
+        loaded = load_checkpoint(self.checkpoint_file(role),
+                                 device or resolve_device(self.get_parameter("device").value))
+        if loaded.kind != role:
+            raise ValueError(f"{loaded.path} holds a {loaded.kind} model; the {self.stage} node needs a {role}")
+        return loaded
+
+    def load(self):
+        """Loads and returns the model (on configure)."""
+        raise NotImplementedError
+
+    def connect(self) -> None:
+        """Creates the input subscription ``self.sub`` (on activate)."""
+        raise NotImplementedError
+
+    def disconnect(self) -> None:
+        """Removes the input subscription (on deactivate / shutdown)."""
+        if self.sub is not None:
+            self.destroy_subscription(self.sub)
+            self.sub = None
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def spin_model_node(node_class, args=None) -> None:
+    """``main()`` of a ModelNode: init, spin, and on Ctrl-C/SIGTERM shut down through the lifecycle.
+
+    rclpy's own signal handlers would shut the context down before the node could
+    say goodbye; here SIGINT/SIGTERM raise KeyboardInterrupt instead, so shutdown
+    runs while the context is still up (the inverse node publishes a neutral command).
+    """
+    import signal
+
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from rclpy.signals import SignalHandlerOptions
+
+    from eva.ros.env import ensure_local_defaults
+    ensure_local_defaults()
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    node = node_class()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # a normal stop
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the goodbye short
+        if rclpy.ok():
+            try:
+                node.trigger_shutdown()
+            except RuntimeError:  # stopped mid-transition (e.g. while loading): nothing is active yet
+                node.get_logger().info("stopped during a lifecycle transition")
+        node.destroy_node()
+        rclpy.try_shutdown()

@@ -1,0 +1,149 @@
+"""The mimicry model nodes in-process over DDS (shipped checkpoints), their YAML, and the launch files."""
+import sys
+import types
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from diagnostic_msgs.msg import DiagnosticStatus
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import JointState, PointCloud2
+
+from eva.core.normalize import NormalizerConfig
+from eva.ros.convert import landmarks_to_cloud, time_to_ns
+from eva.ros.generator_node import GeneratorNode
+from eva.ros.graphs import MIMIC_ARGS, MIMIC_GRAPH, resolve
+from eva.ros.inverse_node import InverseNode
+from eva.ros.normalizer_node import NormalizerNode
+from rosutil import spin_until
+
+from eva.ros.qos import command_qos, sensor_qos
+
+pytestmark = pytest.mark.ros
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def human_points():
+    """478 MediaPipe landmarks of a real face (scikit-image's astronaut), camera px."""
+    from skimage import data
+
+    from eva.perception.detector import FaceDetector
+    with FaceDetector(running_mode="image", blendshapes=False) as det:
+        return det.detect(data.astronaut()).points
+
+
+
+def test_landmarks_in_motor_commands_out_with_the_camera_stamp(context, human_points):
+    nodes = [cls(context=context) for cls in (NormalizerNode, GeneratorNode, InverseNode)]
+    probe = Node("probe", namespace="/eva", context=context)
+    commands = []
+    pub = probe.create_publisher(PointCloud2, "face/landmarks", sensor_qos())
+    probe.create_subscription(JointState, "motor_commands", commands.append, command_qos(10))
+    ex = SingleThreadedExecutor(context=context)
+    for n in (*nodes, probe):
+        ex.add_node(n)
+    normalizer, generator, inverse = nodes
+    # autostart: each loads its checkpoint and subscribes; wait for the whole chain to be matched
+    assert spin_until(ex, lambda: pub.get_subscription_count() >= 1 and generator.sub is not None
+                       and inverse.sub is not None and generator.pub.get_subscription_count() >= 1)
+    stamps = [1_700_000_000_000_000_000 + k * 33_000_000 for k in range(5)]
+    for k, stamp in enumerate(stamps):
+        pub.publish(landmarks_to_cloud(human_points + k, None, stamp, "cam"))
+        assert spin_until(ex, lambda: len(commands) > k), f"no command for frame {k}"
+    names = inverse.loaded.meta["motor_names"]
+    for msg, stamp in zip(commands, stamps):
+        assert time_to_ns(msg.header.stamp) == stamp  # every stage carries the camera frame's stamp
+        assert list(msg.name) == list(names) and len(msg.position) == len(names)
+        assert all(0.0 <= p <= 1.0 for p in msg.position)
+    for n in nodes:
+        assert n.stats.counts["published"] == 5 and n.stats.latency.count == 5
+
+    # bad input: a cloud with the wrong number of points is rejected and counted, nothing crashes
+    pub.publish(landmarks_to_cloud(np.zeros((10, 3)), None, stamps[-1] + 1, "cam"))
+    assert spin_until(ex, lambda: normalizer.stats.counts["rejected"] == 1)
+    assert "478" in normalizer.stats.last_error and normalizer.stats.status().level == DiagnosticStatus.WARN
+    # no face: an empty cloud goes through the normalizer and stops at the generator
+    pub.publish(landmarks_to_cloud(None, None, stamps[-1] + 2, "cam"))
+    assert spin_until(ex, lambda: generator.stats.counts["skipped"] == 1)
+    assert len(commands) == 5
+
+    # deactivating the inverse node sends the face to neutral
+    inverse.trigger_deactivate()
+    assert spin_until(ex, lambda: len(commands) == 6)
+    assert list(commands[-1].position) == [0.0] * len(names)
+    for n in (*nodes, probe):
+        n.destroy_node()
+
+
+def test_a_corrupt_checkpoint_fails_configure_naming_the_file(context, tmp_path):
+    bad = tmp_path / "best.pt"
+    bad.write_bytes(b"not a checkpoint")
+    node = GeneratorNode(context=context, parameter_overrides=[
+        Parameter("checkpoint", value=str(bad)), Parameter("autostart", value=False)])
+    from rclpy.lifecycle import TransitionCallbackReturn
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert node.loaded is None
+    node.destroy_node()
+
+
+def test_mimic_yaml_mirrors_the_declared_parameters(context):
+    config = yaml.safe_load((ROOT / "config" / "mimic.yaml").read_text())
+    for cls, name in ((NormalizerNode, "normalizer"), (GeneratorNode, "generator"), (InverseNode, "inverse")):
+        node = cls(context=context)  # never spun: autostart does not fire
+        declared = {k: v.value for k, v in node.get_parameters_by_prefix("").items()
+                    if k not in ("use_sim_time", "start_type_description_service")}
+        assert config[f"/eva/{name}"]["ros__parameters"] == declared, name
+        node.destroy_node()
+    assert set(asdict(NormalizerConfig())) <= set(config["/eva/normalizer"]["ros__parameters"])
+
+
+def _fake_launch_modules(monkeypatch):
+    """Minimal stand-ins for launch/launch_ros (not installable here) that record what a launch file builds."""
+    class Node:
+        def __init__(self, **kw):
+            self.kw = kw
+
+    class DeclareLaunchArgument:
+        def __init__(self, name, default_value):
+            self.name, self.default_value = name, default_value
+
+    class OpaqueFunction:
+        def __init__(self, function):
+            self.function = function
+
+    class LaunchConfiguration:
+        def __init__(self, name):
+            self.name = name
+
+        def perform(self, context):
+            return context[self.name]
+
+    mods = {"launch": types.SimpleNamespace(LaunchDescription=list),
+            "launch.actions": types.SimpleNamespace(DeclareLaunchArgument=DeclareLaunchArgument,
+                                                    OpaqueFunction=OpaqueFunction),
+            "launch.substitutions": types.SimpleNamespace(LaunchConfiguration=LaunchConfiguration),
+            "launch_ros": types.SimpleNamespace(), "launch_ros.actions": types.SimpleNamespace(Node=Node)}
+    for name, mod in mods.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+
+
+def test_mimic_launch_file_starts_the_graph_description(monkeypatch):
+    import runpy
+    _fake_launch_modules(monkeypatch)
+    ld = runpy.run_path(str(ROOT / "launch" / "mimic.launch.py"))["generate_launch_description"]()
+    declared = {a.name: a.default_value for a in ld[:-1]}
+    assert declared == MIMIC_ARGS
+    args = dict(MIMIC_ARGS, camera="clip.mp4", use_sim="false", params_file="/tmp/p.yaml")
+    nodes = ld[-1].function(args)
+    expected = resolve(MIMIC_GRAPH, args)
+    assert [n.kw["name"] for n in nodes] == [s.name for s in expected]
+    assert "sim_face" not in [n.kw["name"] for n in nodes] and "recorder" not in [n.kw["name"] for n in nodes]
+    for node, spec in zip(nodes, expected):
+        assert node.kw["executable"] == spec.executable and node.kw["namespace"] == "eva"
+        assert node.kw["parameters"] == [spec.parameters, "/tmp/p.yaml"]  # the user's file wins
+    assert nodes[0].kw["parameters"][0]["source"] == "clip.mp4"

@@ -1,0 +1,145 @@
+"""Human -> robot landmark normalization and the One-Euro filter (pure)."""
+import numpy as np
+import pytest
+
+from eva.core.filters import OneEuroFilter
+from eva.core.normalize import (RIGID_POINTS, Normalizer, NormalizerConfig, align_to, human_ranges,
+                                minmax_map, similarity_fit)
+
+
+def _face(seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(20, 80, (53, 2))).astype(np.float32)
+
+
+def _robot():
+    neutral = _face(1)
+    return neutral - 5, neutral + 5, neutral
+
+
+def _transform(points, scale, angle, shift):
+    c, s = np.cos(angle), np.sin(angle)
+    rot = np.array([[c, -s], [s, c]])
+    return (scale * points @ rot.T + shift).astype(np.float32)
+
+
+def test_similarity_fit_recovers_a_known_transform():
+    src = _face()
+    dst = _transform(src, 1.7, 0.3, np.array([12.0, -4.0]))
+    s, rot, t = similarity_fit(src, dst)
+    assert s == pytest.approx(1.7, rel=1e-6)
+    assert np.allclose(rot, [[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]], atol=1e-6)
+    assert np.allclose(t, [12.0, -4.0], atol=1e-4)
+
+
+def test_alignment_removes_head_motion_but_keeps_expression():
+    ref = _face(2)
+    smile = ref.copy()
+    smile[31] += [-3.0, -2.0]  # a mouth corner moves; no rigid point does
+    assert 31 not in RIGID_POINTS
+    moved = _transform(smile, 2.5, -0.4, np.array([200.0, 90.0]))  # head further, turned, elsewhere
+    back = align_to(moved, ref)
+    assert np.allclose(back[list(RIGID_POINTS)], ref[list(RIGID_POINTS)], atol=1e-3)
+    assert np.allclose(back[31] - ref[31], [-3.0, -2.0], atol=1e-3)
+
+
+def test_minmax_map_is_the_papers_formula():
+    h_lo, h_hi = np.zeros((53, 2)), np.full((53, 2), 10.0)
+    r_lo, r_hi = np.full((53, 2), 100.0), np.full((53, 2), 120.0)
+    pts = np.full((53, 2), 2.5)
+    assert np.allclose(minmax_map(pts, h_lo, h_hi, r_lo, r_hi), 105.0)
+    flat = minmax_map(pts, h_hi, h_hi, r_lo, r_hi)  # zero human span: the range's centre, not a NaN
+    assert np.allclose(flat, 110.0)
+
+
+def test_calibrated_minmax_maps_human_extremes_onto_robot_extremes():
+    r_lo, r_hi, neutral = _robot()
+    cfg = NormalizerConfig(mode="minmax", align=False, filter=False, clip_margin=0.0)
+    h_lo, h_hi = np.zeros((53, 2)), np.full((53, 2), 50.0)
+    norm = Normalizer(cfg, r_lo, r_hi, neutral, h_lo, h_hi)
+    assert np.allclose(norm(np.zeros((53, 2)), 0.0), r_lo)
+    assert np.allclose(norm(np.full((53, 2), 50.0), 0.1), r_hi)
+    assert np.allclose(norm(np.full((53, 2), 999.0), 0.2), r_hi)  # clipped to the robot range
+
+
+def test_adaptive_minmax_does_not_blow_up_a_still_face():
+    r_lo, r_hi, neutral = _robot()
+    cfg = NormalizerConfig(mode="minmax", align=False, filter=False, min_span=1.0)
+    norm = Normalizer(cfg, r_lo, r_hi, neutral)
+    face = _face(3)
+    rng = np.random.default_rng(0)
+    outs = [norm(face + rng.normal(0, 0.05, face.shape), i / 30) for i in range(30)]
+    # 0.05 px of jitter on a 10 px robot span stays sub-pixel instead of spanning the range
+    assert np.ptp(np.stack(outs[5:]), axis=0).max() < 0.5
+
+
+def test_neutral_mode_maps_displacement_from_the_users_neutral():
+    r_lo, r_hi, neutral = _robot()
+    cfg = NormalizerConfig(mode="neutral", align=True, filter=False, neutral_frames=5, gain=1.0)
+    norm = Normalizer(cfg, r_lo, r_hi, neutral)
+    shape = neutral.copy()
+    others = [i for i in range(53) if i not in RIGID_POINTS]
+    shape[others] += np.random.default_rng(4).normal(0, 2.0, (len(others), 2))  # another person's face
+    user = _transform(shape, 3.0, 0.1, np.array([300.0, 200.0]))  # ... bigger, turned, elsewhere
+    for i in range(5):
+        assert norm.calibrating
+        assert np.allclose(norm(user, i / 30), neutral)  # the face holds neutral while calibrating
+    assert not norm.calibrating
+    assert np.allclose(norm(user, 0.2), neutral, atol=1e-3)  # the user's neutral is the robot's
+    smile = user.copy()
+    smile[37] += 3.0 * np.array([0.0, -1.0]) @ np.array([[np.cos(0.1), -np.sin(0.1)], [np.sin(0.1), np.cos(0.1)]]).T
+    out = norm(smile, 0.25)
+    assert np.allclose(out[37] - neutral[37], [0.0, -1.0], atol=1e-2)  # 3 px at 3x scale = 1 robot px up
+    others = np.delete(np.arange(53), 37)
+    assert np.abs(out[others] - neutral[others]).max() < 0.05
+
+
+def test_face_lost_for_the_timeout_starts_a_new_user():
+    r_lo, r_hi, neutral = _robot()
+    cfg = NormalizerConfig(mode="neutral", filter=False, neutral_frames=2, user_timeout_s=1.0)
+    norm = Normalizer(cfg, r_lo, r_hi, neutral)
+    norm(_face(5), 0.0)
+    norm(_face(5), 0.1)
+    assert not norm.calibrating
+    assert norm(None, 0.5) is None and not norm.calibrating  # a short dropout keeps the user
+    assert norm(None, 1.5) is None and norm.calibrating       # a long one forgets them
+
+
+def test_filter_smooths_jitter_and_follows_steps():
+    f = OneEuroFilter(min_cutoff_hz=1.0, beta=0.0)
+    rng = np.random.default_rng(0)
+    noisy = [f(np.array([5.0 + rng.normal(0, 1.0)]), i / 30) for i in range(300)]
+    assert np.std(noisy[100:]) < 0.4  # raw std is 1.0
+    for i in range(300, 400):
+        out = f(np.array([15.0]), i / 30)
+    assert abs(out[0] - 15.0) < 0.1  # a held step is reached
+    assert np.allclose(f(np.array([99.0]), 399 / 30), out)  # time not advancing: no update
+
+
+def test_filter_speed_term_reduces_lag():
+    slow, fast = OneEuroFilter(1.0, beta=0.0), OneEuroFilter(1.0, beta=1.0)
+    lag = {}
+    for name, f in (("slow", slow), ("fast", fast)):
+        for i in range(30):
+            out = f(np.array([10.0 * i]), i / 30)  # a ramp at 300 units/s
+        lag[name] = 290.0 - out[0]
+    assert lag["fast"] < 0.2 * lag["slow"]
+
+
+def test_human_ranges_are_robust_percentiles():
+    pts = np.zeros((200, 53, 2))
+    pts[:, :, 0] = np.linspace(0, 100, 200)[:, None]
+    pts[0, 0, 0] = -1e6  # one outlier frame
+    lo, hi = human_ranges(pts, 1, 99)
+    assert lo[0, 0] > -10 and 95 < hi[0, 0] <= 100
+
+
+@pytest.mark.parametrize("bad", [{"mode": "wild"}, {"min_span": 0}, {"neutral_frames": 0}, {"beta": -1}])
+def test_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        NormalizerConfig(**bad)
+
+
+def test_config_names_unknown_keys():
+    with pytest.raises(ValueError, match="gian"):
+        NormalizerConfig.from_dict({"gian": 2.0})
