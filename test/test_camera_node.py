@@ -142,3 +142,41 @@ def test_main_exits_2_with_one_error_line_when_the_source_cannot_open(tmp_path, 
     assert len(errors) == 1 and f"{missing}" in errors[0] and "does not exist" in errors[0]
     assert "Traceback" not in out.out + out.err
     assert not rclpy.ok()  # the default context was shut down
+
+
+def test_max_frames_ends_a_looping_source(context, folder):
+    path, _ = folder
+    node = CameraNode(context=context, parameter_overrides=[
+        Parameter("source", value=str(path)), Parameter("fps", value=200.0), Parameter("loop", value=True),
+        Parameter("max_frames", value=N_IMAGES + 3)])
+    ex = SingleThreadedExecutor(context=context)
+    ex.add_node(node)
+    assert spin_until(ex, lambda: node.done, timeout_s=10.0)
+    assert node.frames == N_IMAGES + 3  # past the end of the folder (looped), then stopped
+    node.destroy_node()
+
+
+def test_wait_for_holds_the_first_frame_until_the_node_subscribes(context, folder):
+    path, _ = folder
+    node = CameraNode(context=context, parameter_overrides=[
+        Parameter("source", value=str(path)), Parameter("fps", value=FPS),
+        Parameter("wait_for", value="late_stage:camera/image_raw")])
+    ex = SingleThreadedExecutor(context=context)
+    ex.add_node(node)
+    other = Node("other_stage", namespace="/eva", context=context)
+    other.create_subscription(Image, "camera/image_raw", lambda m: None, sensor_qos())
+    ex.add_node(other)
+    spin_until(ex, lambda: False, timeout_s=0.5)
+    assert node.frames == 0  # another node's subscription does not count
+    late = Node("late_stage", namespace="/eva", context=context)
+    late.create_subscription(Image, "camera/image_raw", lambda m: None, sensor_qos())
+    ex.add_node(late)
+    assert spin_until(ex, lambda: node.frames > 0, timeout_s=10.0)
+    for n in (node, other, late):
+        n.destroy_node()
+
+
+def test_wait_for_must_name_node_and_topic(context, folder):
+    with pytest.raises(ValueError, match="NODE:TOPIC"):
+        CameraNode(context=context, parameter_overrides=[
+            Parameter("source", value=str(folder[0])), Parameter("wait_for", value="just_a_topic")])

@@ -63,3 +63,21 @@ def test_latency_stats_percentiles_over_a_window():
     p = stats.percentiles()
     assert stats.count == 200 and p["p50"] == pytest.approx(50.5) and p["p99"] == pytest.approx(99.01)
     assert "200 frames" in stats.summary()
+
+
+def test_pipeline_latency_from_stage_records():
+    from eva.core.latency import pipeline_latency
+    ms = 1_000_000
+    records = []
+    for k in range(40):  # 30 fps; stage b 10 ms after the frame, c 20 ms (every 4th frame dropped at c)
+        t = k * 33 * ms
+        records += [("a", t, t + 1 * ms), ("b", t, t + 10 * ms)]
+        if k % 4:
+            records.append(("c", t, t + 20 * ms + (k >= 30) * 5 * ms))  # slower at the end: drift
+    records.append(("b", 0, 999 * ms))  # a duplicate arrives later: the first counts
+    out = pipeline_latency(records, ["a", "b", "c"], skip_frames=4)
+    assert out["frames"] == 36 and out["completed"] == 27 and out["dropped"] == 9
+    assert out["stages"]["b"] == {"count": 36, "p50_ms": 10.0, "p99_ms": 10.0}
+    assert out["end_to_end"]["p50_ms"] == 20.0 and out["end_to_end"]["last_third_p50_ms"] == 25.0
+    assert out["end_to_end"]["first_third_p50_ms"] == 20.0
+    assert 21 < out["fps"] < 25  # 3 of 4 frames at 30 fps get through

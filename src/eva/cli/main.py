@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eva.cli import babble, bag_export, calibrate, demo, landmarks, launch, mimic_eval, sim, train
+from eva.cli import babble, bag_export, bench, calibrate, demo, landmarks, launch, mimic_eval, sim, train
 from eva.cli import eval as eval_cmd
 
 SUBCOMMANDS = {
@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "train": train,
     "eval": eval_cmd,
     "calibrate": calibrate,
+    "bench": bench,
     "mimic-eval": mimic_eval,
 }
 

@@ -32,6 +32,7 @@ PARAMETERS = {  # name: (default, description)
     "frame_id": ("eva_camera", "header.frame_id of the images and camera info"),
     "reliable": (False, "reliable QoS (recording runs); default best effort, keep last 1"),
     "min_subscribers": (0, "start reading once both topics have this many matched subscribers"),
+    "max_frames": (0, "end after this many frames, like the end of a file (0 = no limit; benchmarks)"),
     "wait_for": ("", "comma-separated NODE:TOPIC pairs: reading starts once each node subscribes to its topic "
                      "(the pipeline is up, so a clip is not half over before the last stage is ready)"),
 }
@@ -95,9 +96,11 @@ class CameraNode(Node):
 
     def _read_loop(self) -> None:
         """Reader thread: newest frame wins for live cameras, files wait for their reader."""
+        limit, count = int(self.get_parameter("max_frames").value), 0
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not (limit and count >= limit):
                 frame = self.camera.read()
+                count += 1
                 if frame is None:
                     break
                 with self._lock:

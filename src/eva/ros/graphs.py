@@ -44,6 +44,8 @@ MIMIC_ARGS = {
     "camera": "webcam:0",     # webcam[:N], /dev/videoN, realsense[:SERIAL], a video file or an image folder
     "realtime": "true",       # files: play at their own frame rate (false: as fast as the graph takes them)
     "loop": "false",          # files: start over at the end
+    "fps": "0",               # camera frames/s (0 = the source's own)
+    "max_frames": "0",        # the camera ends after this many frames (0 = no limit)
     "checkpoints": "",        # <role>/seed<k>/best.pt layout; empty = the shipped sim checkpoints
     "seed": "0",              # which seed's generator and inverse model
     "device": "auto",         # auto (GPU when present), cpu, cuda
@@ -58,6 +60,7 @@ MIMIC_ARGS = {
 
 MIMIC_GRAPH = (
     NodeSpec("camera", "camera", {"source": "$(camera)", "realtime": "$(realtime)", "loop": "$(loop)",
+                                  "fps": "$(fps)", "max_frames": "$(max_frames)",
                                   "wait_for": "landmarks:camera/image_raw,normalizer:face/landmarks,"
                                               "generator:face/landmarks_robot,inverse:self_image"}),
     NodeSpec("landmarks", "landmarks", {"running_mode": "video", "max_faces": 2}),

@@ -37,7 +37,8 @@ class LandmarksNode(Node):
         p = self.get_parameter
         self.detector = FaceDetector(p("model_path").value or None, running_mode=p("running_mode").value,
                                      max_faces=int(p("max_faces").value))
-        qos = sensor_qos(bool(p("reliable").value), 5)
+        reliable = bool(p("reliable").value)
+        qos = sensor_qos(reliable, 5 if reliable else 1)  # live: newest frame only, no backlog
         self.pub = self.create_publisher(PointCloud2, p("landmarks_topic").value, qos)
         self.pose_pub = self.create_publisher(PoseStamped, p("head_pose_topic").value, qos)
         self.create_subscription(Image, p("image_topic").value, self._on_image, qos)
