@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from diagnostic_msgs.msg import DiagnosticStatus
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -62,6 +62,15 @@ def test_landmarks_in_motor_commands_out_with_the_camera_stamp(context, human_po
         assert all(0.0 <= p <= 1.0 for p in msg.position)
     for n in nodes:
         assert n.stats.counts["published"] == 5 and n.stats.latency.count == 5
+    # /diagnostics at 1 Hz: one status per stage with its latency percentiles and counters
+    diag = {}
+    probe.create_subscription(DiagnosticArray, "/diagnostics",
+                              lambda m: diag.update({st.name: {kv.key: kv.value for kv in st.values}
+                                                     for st in m.status}), 10)
+    stage_names = {"eva/normalizer", "eva/generator", "eva/inverse"}
+    assert spin_until(ex, lambda: stage_names <= set(diag), timeout_s=5.0)
+    for name in stage_names:
+        assert diag[name]["published"] == "5" and float(diag[name]["latency_p99_ms"]) > 0
 
     # bad input: a cloud with the wrong number of points is rejected and counted, nothing crashes
     pub.publish(landmarks_to_cloud(np.zeros((10, 3)), None, stamps[-1] + 1, "cam"))

@@ -20,6 +20,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from eva.perception.cameras import CameraError, Frame, camera_info, open_camera
 from eva.ros.convert import image_to_msg, ns_to_time
+from eva.ros.diagnostics import StageStats
 from eva.ros.qos import sensor_qos
 
 PARAMETERS = {  # name: (default, description)
@@ -68,6 +69,7 @@ class CameraNode(Node):
         qos = sensor_qos(bool(p("reliable")), 1)
         self.image_pub = self.create_publisher(Image, "camera/image_raw", qos)
         self.info_pub = self.create_publisher(CameraInfo, "camera/camera_info", qos)
+        self.stats = StageStats(self, "camera")  # /diagnostics at 1 Hz: capture -> publish latency, dropped
         self.frames = 0          # published
         self.dropped = 0         # read from a live camera but overwritten before publishing
         self.done = False        # the source ended (or failed): main() stops spinning
@@ -128,6 +130,8 @@ class CameraNode(Node):
             self.image_pub.publish(image_to_msg(frame.rgb, stamp, self.frame_id))
             self.info_pub.publish(self._camera_info(frame, stamp))
             self.frames += 1
+            self.stats.done(stamp)
+            self.stats.counts["dropped"] = self.dropped
             self._taken.set()
             self.get_logger().info(f"{self.frames} frames, {self.dropped} dropped", throttle_duration_sec=10.0)
         if self._ended and self._latest is None and not self.done:

@@ -14,9 +14,9 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from sensor_msgs.msg import Image, PointCloud2
 
-from eva.core.latency import LatencyStats
 from eva.core.pose import matrix_to_quaternion
 from eva.ros.convert import MessageError, landmarks_to_cloud, msg_to_rgb, time_to_ns
+from eva.ros.diagnostics import StageStats
 from eva.ros.qos import sensor_qos
 
 
@@ -44,20 +44,21 @@ class LandmarksNode(Node):
         self.create_subscription(Image, p("image_topic").value, self._on_image, qos)
         self.frames = 0
         self.faces = 0
-        self.rejected = 0
-        self.latency = LatencyStats()  # camera frame stamp -> landmarks published
+        self.stats = StageStats(self, "landmarks")  # /diagnostics at 1 Hz
+        self.latency = self.stats.latency  # camera frame stamp -> landmarks published
 
     def _on_image(self, msg: Image) -> None:
+        self.stats.received()
         try:
             rgb = msg_to_rgb(msg)
         except MessageError as err:
-            self.rejected += 1
-            self.get_logger().warning(f"rejected image: {err}", throttle_duration_sec=2.0)
+            self.stats.reject(f"rejected image: {err}")
             return
         stamp = time_to_ns(msg.header.stamp)
         face = self.detector.detect(rgb, timestamp_ms=stamp // 1_000_000)
         self.frames += 1
         if face is None:
+            self.stats.skip()
             self.get_logger().info("no face in frame", throttle_duration_sec=5.0)
             self.pub.publish(landmarks_to_cloud(None, None, stamp, msg.header.frame_id))
             self._log_latency(stamp)
@@ -76,10 +77,7 @@ class LandmarksNode(Node):
             self.pose_pub.publish(pose)
 
     def _log_latency(self, stamp_ns: int) -> None:
-        ms = self.latency.add(stamp_ns, self.get_clock().now().nanoseconds)
-        self.get_logger().debug(f"landmarks {ms:.1f} ms after the frame")
-        self.get_logger().info(f"{self.latency.summary()}, faces {self.faces}/{self.frames}",
-                               throttle_duration_sec=10.0)
+        self.stats.done(stamp_ns)
 
     def destroy_node(self):
         """Releases the MediaPipe graph."""
