@@ -13,6 +13,7 @@ import pytest
     ("eva.perception.model", ("rclpy", "torch", "mediapipe")),
     ("eva.core.normalize", ("rclpy", "torch", "cv2", "mediapipe")),
     ("eva.core.filters", ("rclpy", "torch", "cv2", "mediapipe")),
+    ("eva.core.config", ("rclpy", "torch", "cv2", "mediapipe", "numpy")),
     ("eva.perception.cameras", ("rclpy", "torch", "mediapipe", "pyrealsense2")),
     ("eva.data.mimic_bag", ("rclpy", "torch", "mediapipe")),
     ("eva.learning.mimic", ("rclpy", "mediapipe")),

@@ -23,10 +23,11 @@ robot points are in the model's pixel frame.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
+from eva.core.config import build_dataclass
 from eva.core.filters import OneEuroFilter
 
 # Paper-53 indices that an expression hardly moves: nose bridge, the four eye corners.
@@ -66,11 +67,7 @@ class NormalizerConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "NormalizerConfig":
         """Builds a config from a mapping, naming any unknown key."""
-        known = set(asdict(cls()))
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown normalizer settings {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return build_dataclass(cls, values, "normalizer")
 
 
 def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

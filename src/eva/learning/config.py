@@ -9,9 +9,11 @@ targets on a 2-core CPU), ``ci`` (seconds, for tests).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from eva.core.config import build_dataclass
 
 CONFIG_NAME = "learning.yaml"
 KINDS = ("generator", "inverse", "landmark-to-motor")
@@ -40,11 +42,6 @@ def _size(value, name: str) -> None:
     _check(isinstance(value, tuple) and len(value) == 2, name, f"must be (width, height), got {value!r}")
     for v, axis in zip(value, ("width", "height")):
         _int(v, f"{name}.{axis}", 8, 4096)
-
-
-def _tuple(cls, data: dict) -> dict:
-    """Lists from YAML/JSON -> tuples for the tuple-typed fields."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
 
 
 @dataclass(frozen=True)
@@ -156,16 +153,7 @@ def check_kind(kind: str) -> str:
 
 def build_config(cls, data: Any, where: str):
     """A config dataclass from a dict; unknown or ill-typed fields raise ValueError naming ``where``."""
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{where}: unknown field(s) {unknown}; known: {sorted(known)}")
-    try:
-        return cls(**_tuple(cls, data))
-    except ValueError as err:
-        raise ValueError(f"{where}: {err}") from None
+    return build_dataclass(cls, data, where)
 
 
 def model_config_from_dict(kind: str, data: dict):

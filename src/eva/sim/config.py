@@ -6,9 +6,10 @@ so one set of muscles serves every output size; the renderer scales it.
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+
+from eva.core.config import build_dataclass
 
 CONFIG_NAME = "sim_face.yaml"
 DIRECTIONS = ("up", "down", "left", "right")  # expected landmark motion, image terms
@@ -224,31 +225,13 @@ class SimFaceConfig:
 
 # ----------------------------------------------------------------- YAML -> dataclasses
 
-def _build(cls, data: Any, where: str):
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
-    required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
-    if required - set(data):
-        raise ValueError(f"{where}: missing key(s) {sorted(required - set(data))}")
-    try:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
-    except ValueError as err:
-        if str(err).startswith(where):
-            raise
-        raise ValueError(f"{where}: {err}") from None  # e.g. "muscles.jaw.opening: opening.gap_px: ..."
-
-
 def _muscle(name: str, data: dict) -> MuscleConfig:
     where = f"muscles.{name}"
     data = dict(data or {})
-    lobes = tuple(_build(LobeConfig, lb, f"{where}.lobes") for lb in data.pop("lobes", []) or [])
+    lobes = tuple(build_dataclass(LobeConfig, lb, f"{where}.lobes") for lb in data.pop("lobes", []) or [])
     opening = data.pop("opening", None)
-    opening = _build(OpeningConfig, opening, f"{where}.opening") if opening is not None else None
-    return _build(MuscleConfig, {"name": name, "lobes": lobes, "opening": opening, **data}, where)
+    opening = build_dataclass(OpeningConfig, opening, f"{where}.opening") if opening is not None else None
+    return build_dataclass(MuscleConfig, {"name": name, "lobes": lobes, "opening": opening, **data}, where)
 
 
 def config_from_dict(data: dict) -> SimFaceConfig:
@@ -276,7 +259,7 @@ def config_from_dict(data: dict) -> SimFaceConfig:
         couplings.append(CouplingConfig(source=c["from"], target=c["to"], gain=c["gain"]))
     parts = {"photo": PhotoConfig, "render": RenderConfig, "servo": ServoConfig,
              "camera": CameraConfig, "mouth": MouthConfig}
-    kwargs = {k: _build(cls, data.pop(k), k) for k, cls in parts.items() if k in data}
+    kwargs = {k: build_dataclass(cls, data.pop(k), k) for k, cls in parts.items() if k in data}
     if data:
         raise ValueError(f"unknown top-level key(s) {sorted(data)}")
     return SimFaceConfig(motor_names=names, muscles=muscles, couplings=tuple(couplings), **kwargs)
