@@ -38,6 +38,7 @@ setup(
             "normalizer = eva.ros.normalizer_node:main",
             "generator = eva.ros.generator_node:main",
             "inverse = eva.ros.inverse_node:main",
+            "servo_bridge = eva.ros.servo_bridge_node:main",
         ],
     },
 )

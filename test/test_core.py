@@ -81,3 +81,14 @@ def test_pipeline_latency_from_stage_records():
     assert out["end_to_end"]["p50_ms"] == 20.0 and out["end_to_end"]["last_third_p50_ms"] == 25.0
     assert out["end_to_end"]["first_third_p50_ms"] == 20.0
     assert 21 < out["fps"] < 25  # 3 of 4 frames at 30 fps get through
+
+
+def test_quaternion_round_trip():
+    from eva.core.pose import matrix_to_quaternion, matrix_to_rpy, quaternion_to_matrix
+    c, s = np.cos(0.3), np.sin(0.3)
+    r = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]) @ np.array([[1, 0, 0], [0, np.cos(-0.2), -np.sin(-0.2)],
+                                                                 [0, np.sin(-0.2), np.cos(-0.2)]])
+    np.testing.assert_allclose(quaternion_to_matrix(matrix_to_quaternion(r)), r, atol=1e-9)
+    np.testing.assert_allclose(quaternion_to_matrix(2 * matrix_to_quaternion(r)), r, atol=1e-9)  # not unit
+    np.testing.assert_allclose(quaternion_to_matrix([0, 0, 0, 0]), np.eye(3))
+    assert np.isfinite(matrix_to_rpy(quaternion_to_matrix([0.1, 0.2, 0.3, 0.9]))).all()

@@ -34,3 +34,15 @@ def matrix_to_quaternion(matrix: np.ndarray) -> np.ndarray:
         q[k] = (r[k, i] + r[i, k]) / s
     q = np.array(q)
     return q / np.linalg.norm(q)
+
+
+def quaternion_to_matrix(q) -> np.ndarray:
+    """3x3 rotation matrix of a quaternion (x, y, z, w); normalized first (zero -> identity)."""
+    x, y, z, w = np.asarray(q, dtype=np.float64)
+    n = x * x + y * y + z * z + w * w
+    if not np.isfinite(n) or n < 1e-12:
+        return np.eye(3)
+    s = 2.0 / n
+    return np.array([[1 - s * (y * y + z * z), s * (x * y - z * w), s * (x * z + y * w)],
+                     [s * (x * y + z * w), 1 - s * (x * x + z * z), s * (y * z - x * w)],
+                     [s * (x * z - y * w), s * (y * z + x * w), 1 - s * (x * x + y * y)]])

@@ -231,7 +231,7 @@ class BridgeLogic:
     def on_command(self, names, positions, stamp_ns, now_ns: int) -> FilterResult:
         """Offers one command (e.g. a JointState's name, position, header stamp); never raises."""
         if self.parked:
-            return self.filter._reject("parked") if False else FilterResult(False, "parked")
+            return self.filter.reject("parked")
         result = self.filter.filter(names, positions, stamp_ns, now_ns)
         if result.accepted:
             idx = np.array([self._index[n] for n in result.targets])

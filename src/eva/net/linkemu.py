@@ -111,6 +111,7 @@ class EmulatedLink:
             _ip("addr", "add", f"{addr}/24", "dev", inner, ns=ns)
             _ip("link", "set", inner, "up", ns=ns)
             _ip("link", "set", "lo", "up", ns=ns)
+            _ip("route", "add", "default", "dev", inner, ns=ns)  # multicast discovery needs a route; veth is all there is
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
             sock.bind((outer, 0))
             sock.setblocking(False)
