@@ -1,7 +1,7 @@
 """The shared graph description that launch files and runners read."""
 import pytest
 
-from eva.ros.graphs import BABBLE_ARGS, BABBLE_GRAPH, MIMIC_ARGS, MIMIC_GRAPH, resolve
+from eva.ros.graphs import BABBLE_ARGS, BABBLE_GRAPH, MIMIC_ARGS, MIMIC_GRAPH, SERVO_GRAPH, resolve
 
 
 def test_babble_graph_resolves_typed_arguments():
@@ -22,7 +22,7 @@ def test_every_executable_is_an_entry_point():
     from pathlib import Path
     setup = (Path(__file__).parents[1] / "setup.py").read_text()
     scripts = set(re.findall(r'"(\w+) = eva\.', setup))
-    assert {n.executable for n in BABBLE_GRAPH + MIMIC_GRAPH} <= scripts
+    assert {n.executable for n in BABBLE_GRAPH + MIMIC_GRAPH + SERVO_GRAPH} <= scripts
 
 
 def test_mimic_graph_conditions_and_params_file():
@@ -30,6 +30,7 @@ def test_mimic_graph_conditions_and_params_file():
     base = ["camera", "landmarks", "normalizer", "generator", "inverse"]
     assert names({}) == base + ["sim_face"]                      # no bag unless asked, sim by default
     assert names({"use_sim": "false", "record": "b"}) == base + ["recorder"]
+    assert names({"use_sim": "false", "servo_bridge": "local"}) == base + ["servo_bridge"]  # not for "pi"
     nodes = resolve(MIMIC_GRAPH, dict(MIMIC_ARGS, params_file="/p.yaml", seed="2", continuous="false"))
     assert all(n.params_files == ("/p.yaml",) for n in nodes)
     by = {n.name: n for n in nodes}

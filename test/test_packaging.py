@@ -24,18 +24,18 @@ def setup_kwargs():
 
 def test_install_carries_launch_files_configs_and_shipped_checkpoints(setup_kwargs):
     installed = {str(Path(dest) / Path(f).name) for dest, files in setup_kwargs["data_files"] for f in files}
-    for name in ("mimic.launch.py", "babble.launch.py"):
+    for name in ("mimic.launch.py", "babble.launch.py", "servo_bridge.launch.py"):
         assert f"share/eva/launch/{name}" in installed
-    for cfg in ("camera.yaml", "mimic.yaml", "sim_face.yaml", "learning.yaml"):
+    for cfg in ("camera.yaml", "mimic.yaml", "sim_face.yaml", "learning.yaml", "servos.yaml", "servo_bridge.yaml"):
         assert f"share/eva/config/{cfg}" in installed
     for role in ("generator", "inverse"):  # what `ros2 launch eva mimic.launch.py` loads by default
         assert f"share/eva/checkpoints/sim/{role}/seed0/best.pt" in installed
 
 
 def test_every_node_of_the_graphs_is_a_console_script(setup_kwargs):
-    from eva.ros.graphs import BABBLE_GRAPH, MIMIC_GRAPH
+    from eva.ros.graphs import BABBLE_GRAPH, MIMIC_GRAPH, SERVO_GRAPH
     scripts = {s.split("=")[0].strip() for s in setup_kwargs["entry_points"]["console_scripts"]}
-    assert {n.executable for n in BABBLE_GRAPH + MIMIC_GRAPH} <= scripts
+    assert {n.executable for n in BABBLE_GRAPH + MIMIC_GRAPH + SERVO_GRAPH} <= scripts
 
 
 def test_shipped_checkpoints_are_looked_for_under_install_prefixes(tmp_path, monkeypatch):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 def _graphs() -> dict:
     """graph name -> (node specs, launch argument defaults, until node)."""
-    from eva.ros.graphs import BABBLE_ARGS, BABBLE_GRAPH, MIMIC_ARGS, MIMIC_GRAPH
+    from eva.ros.graphs import BABBLE_ARGS, BABBLE_GRAPH, MIMIC_ARGS, MIMIC_GRAPH, SERVO_ARGS, SERVO_GRAPH
 
-    return {"babble": (BABBLE_GRAPH, BABBLE_ARGS, "babbler"), "mimic": (MIMIC_GRAPH, MIMIC_ARGS, "camera")}
+    return {"babble": (BABBLE_GRAPH, BABBLE_ARGS, "babbler"), "mimic": (MIMIC_GRAPH, MIMIC_ARGS, "camera"),
+            "servo_bridge": (SERVO_GRAPH, SERVO_ARGS, None)}
 
 
 def add_arguments(p) -> None:

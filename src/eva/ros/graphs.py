@@ -3,7 +3,7 @@
 A graph is a list of :class:`NodeSpec`; parameter values may name launch
 arguments as ``"$(arg)"`` strings, resolved by :func:`resolve`. A node with a
 ``condition`` runs only when that argument is true (or, for a non-boolean
-argument, not empty/"none"). A ``params_file`` argument, when given, is a ROS
+argument, not empty/"none"); ``"arg==value"`` runs it only for that value. A ``params_file`` argument, when given, is a ROS
 params file layered over every node's parameters (it wins).
 """
 from __future__ import annotations
@@ -55,6 +55,8 @@ MIMIC_ARGS = {
     "sim_width": "240",       # simulated robot camera px (the shipped models' source size)
     "sim_height": "160",
     "record": "",             # bag directory: record the run's topics there
+    "servo_bridge": "pi",     # pi: it runs on the robot's Pi (not started here); local: start it here
+    "servo_backend": "pca9685",  # servo_bridge:=local: pca9685 (board on this machine), fake or sim
     "params_file": "",        # ROS params file layered over every node's parameters
 }
 
@@ -71,7 +73,12 @@ MIMIC_GRAPH = (
     NodeSpec("sim_face", "sim_face", {"capture": "continuous", "rate_hz": 30.0, "reliable": False,
                                       "width": "$(sim_width)", "height": "$(sim_height)"}, condition="use_sim"),
     NodeSpec("recorder", "recorder", {"out": "$(record)", "topics": "mimic"}, condition="record"),
+    NodeSpec("servo_bridge", "servo_bridge", {"backend": "$(servo_backend)"}, condition="servo_bridge==local"),
 )
+
+# The robot side alone (on the Raspberry Pi): ros2 launch eva servo_bridge.launch.py
+SERVO_ARGS = {"backend": "pca9685", "params_file": ""}
+SERVO_GRAPH = (NodeSpec("servo_bridge", "servo_bridge", {"backend": "$(backend)"}),)
 
 
 def _convert(text: str):
@@ -86,6 +93,16 @@ def _convert(text: str):
     return text
 
 
+def _holds(condition: str, args: dict, node: str) -> bool:
+    name, eq, want = condition.partition("==")
+    if name not in args:
+        raise KeyError(f"node {node}: condition needs launch argument {name!r}")
+    flag = str(args[name]).strip()
+    if eq:
+        return flag == want
+    return flag.lower() not in ("", "false", "0", "none", "no", "off")
+
+
 def resolve(graph, args: dict) -> list[NodeSpec]:
     """Fills ``$(name)`` parameter values from ``args`` (strings, typed on the way).
 
@@ -95,12 +112,8 @@ def resolve(graph, args: dict) -> list[NodeSpec]:
     out = []
     extra = tuple(str(args[k]) for k in ("params_file",) if str(args.get(k, "")).strip())
     for spec in graph:
-        if spec.condition is not None:
-            if spec.condition not in args:
-                raise KeyError(f"node {spec.name}: condition needs launch argument {spec.condition!r}")
-            flag = str(args[spec.condition]).strip()
-            if flag.lower() in ("", "false", "0", "none", "no", "off"):
-                continue
+        if spec.condition is not None and not _holds(spec.condition, args, spec.name):
+            continue
         params = {}
         for key, value in spec.parameters.items():
             if isinstance(value, str) and value.startswith("$(") and value.endswith(")"):
