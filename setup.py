@@ -16,7 +16,7 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
         *[(f"share/{PACKAGE}/{d}", glob(f"{d}/*")) for d in sorted({os.path.dirname(f)
           for f in glob("checkpoints/sim/*/seed*/*")})],
     ],

@@ -23,3 +23,11 @@ def test_module_does_not_pull_in(module, forbidden):
             f"print(','.join(m for m in {forbidden!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"{module} imports {out}"
+
+
+def test_the_eva_command_starts_without_torch_or_mediapipe():
+    """`eva servo-check` runs on the Pi, which installs neither."""
+    code = ("import sys, eva.cli.main as m; m.build_parser(); "
+            "print(','.join(k for k in ('torch', 'cv2', 'mediapipe', 'tqdm') if k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""

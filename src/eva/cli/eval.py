@@ -15,11 +15,11 @@ from pathlib import Path
 
 
 def add_arguments(p) -> None:
-    from eva.learning.evaluate import CHECKPOINT_LAYOUT, DEFAULT_CHECKPOINTS
+    from eva.paths import shipped_checkpoints  # not eva.learning: `eva` must start without torch (the Pi)
 
     p.add_argument("--data", required=True, help="babbling export or bag directory to evaluate on")
-    p.add_argument("--checkpoints", default=str(DEFAULT_CHECKPOINTS),
-                   help=f"checkpoint root, layout {CHECKPOINT_LAYOUT} (default: %(default)s)")
+    p.add_argument("--checkpoints", default=str(shipped_checkpoints()),
+                   help="checkpoint root, layout <role>/seed<k>/best.pt (default: %(default)s)")
     p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 to evaluate (default: 3)")
     p.add_argument("--json", metavar="OUT.json", help="write the tables and run details as JSON")
     p.add_argument("--all", action="store_true", help="every sample with a face, not the test split")

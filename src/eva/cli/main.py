@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eva.cli import babble, bag_export, bench, calibrate, demo, landmarks, launch, mimic_eval, sim, train
+from eva.cli import babble, bag_export, bench, calibrate, demo, landmarks, launch, mimic_eval, servo_check, sim, train
 from eva.cli import eval as eval_cmd
 
 SUBCOMMANDS = {
@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "calibrate": calibrate,
     "bench": bench,
     "mimic-eval": mimic_eval,
+    "servo-check": servo_check,
 }
 
 

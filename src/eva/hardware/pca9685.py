@@ -1,5 +1,8 @@
 """Servo boards with the sim face's shape: `Pca9685Board` (real PCA9685s over I2C) and `SimBoard`.
 
+`make_board` picks one by backend name (pca9685, fake, sim) for the servo bridge
+and ``eva servo-check``.
+
 Both take pulse widths (us) by motor name, clamp them to the calibration,
 quantize them to the PCA9685's 12-bit counts and return what was really sent.
 `Pca9685Board` imports ``adafruit_pca9685`` (and Blinka's ``board`` when no bus is
@@ -20,6 +23,7 @@ from eva.hardware.calibration import Calibration, ServoCalibration
 from eva.hardware.safety import (TICKS_PER_PERIOD, pulse_us_to_position, pulse_us_to_ticks,
                                  ticks_to_pulse_us)
 
+BACKENDS = ("pca9685", "fake", "sim")  # make_board's backend names
 OSC_HZ = 25_000_000  # PCA9685 internal oscillator (Hz); real chips vary by a few percent
 FULL_OFF = (0, 0x1000)  # (ON, OFF) counts: bit 12 of OFF forces the output low
 
@@ -253,3 +257,25 @@ class SimBoard(ServoBoard):
             self.send_action(self.neutral())
             self.face.disconnect()
         self._connected = False
+
+
+def make_board(backend: str, calibration: Calibration) -> ServoBoard:
+    """The board for a backend name (not connected yet).
+
+    Args:
+        backend: ``pca9685`` (the real boards over Blinka's I2C bus, opened on
+            `connect`), ``fake`` (the same Adafruit driver on a `FakeI2C` bus with a
+            board at every address the servos use: a dry run) or ``sim`` (`SimBoard`).
+        calibration: the servos.
+
+    Raises:
+        ValueError: an unknown backend.
+    """
+    if backend == "pca9685":
+        return Pca9685Board(calibration)
+    if backend == "fake":
+        from eva.hardware.fake_i2c import FakeI2C
+        return Pca9685Board(calibration, i2c=FakeI2C(addresses=tuple(sorted({s.address for s in calibration.servos}))))
+    if backend == "sim":
+        return SimBoard(calibration)
+    raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")

@@ -68,10 +68,11 @@ class ServoBridgeNode(LifecycleNode):
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         from eva.hardware.calibration import load_calibration
+        from eva.hardware.pca9685 import make_board
         from eva.hardware.safety import BridgeLogic
         try:
             cal = load_calibration(self.p("calibration_file") or None)
-            self.board = _make_board(self.p("backend"), cal)
+            self.board = make_board(self.p("backend"), cal)
         except (ValueError, FileNotFoundError, RuntimeError) as err:
             self.get_logger().error(f"cannot configure the servo bridge: {err}")
             return TransitionCallbackReturn.FAILURE
@@ -179,18 +180,6 @@ class ServoBridgeNode(LifecycleNode):
         msg = DiagnosticArray(status=[st])
         msg.header.stamp = self.get_clock().now().to_msg()
         self.diag_pub.publish(msg)
-
-
-def _make_board(backend: str, cal):
-    from eva.hardware import pca9685
-    if backend == "pca9685":
-        return pca9685.Pca9685Board(cal)
-    if backend == "fake":
-        from eva.hardware.fake_i2c import FakeI2C
-        return pca9685.Pca9685Board(cal, i2c=FakeI2C(addresses=tuple(sorted({s.address for s in cal.servos}))))
-    if backend == "sim":
-        return pca9685.SimBoard(cal)
-    raise ValueError(f"servo_bridge parameter backend must be pca9685, fake or sim, got {backend!r}")
 
 
 def main(args=None) -> None:
