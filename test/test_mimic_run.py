@@ -72,7 +72,7 @@ def test_demo_runs_the_graph_and_writes_video_bag_and_report(clip_folder, tmp_pa
     assert with_cmd and all(f.self_image is not None and f.face_found for f in with_cmd)
     assert rec.motor_names and len(with_cmd[0].command) == len(rec.motor_names)
     cap = cv2.VideoCapture(str(out / "demo.mp4"))
-    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == report["video_frames"] == report["frames"]
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == report["video_frames"] == report["images_recorded"]
     cap.release()
     assert main(["demo", "--input", str(clip_folder), "--out", str(out)]) == 1  # never overwrites a bag silently
     assert "exists" in capsys.readouterr().err

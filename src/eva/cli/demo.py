@@ -75,7 +75,8 @@ def write_video(rec, path: Path, fps: float) -> int:
 def report(rec, result, source: str) -> dict:
     """The run's report: frames, faces found, commands, latency per stage, how the graph ended."""
     frames = rec.ordered()
-    return {"source": source, "frames": sum(f.image is not None for f in frames),
+    return {"source": source, "frames": sum("camera" in f.received_ns for f in frames),
+            "images_recorded": sum(f.image is not None for f in frames),
             "faces_found": sum(bool(f.face_found) for f in frames),
             "commands": sum(f.command is not None for f in frames),
             "robot_frames": len(rec.robot_frames), "latency_ms": rec.stage_latency(),
@@ -108,7 +109,8 @@ def run(args) -> int:
         fps = 30.0 if args.camera else input_fps(source, 10.0)
         info["video_frames"] = write_video(rec, out / "demo.mp4", fps)
     (out / "report.json").write_text(json.dumps(info, indent=2))
-    print(f"\n{info['frames']} frames, face in {info['faces_found']}, {info['commands']} motor commands")
+    print(f"\n{info['frames']} frames ({info['images_recorded']} images in the bag), face in {info['faces_found']}, "
+          f"{info['commands']} motor commands")
     for stage, v in info["latency_ms"].items():
         if v["count"]:
             print(f"  {stage:<10} after the camera frame: p50 {v['p50_ms']:6.1f} ms  p99 {v['p99_ms']:6.1f} ms"

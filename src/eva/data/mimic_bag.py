@@ -16,8 +16,9 @@ from eva.data.catalog import iter_messages
 from eva.data.cdr import decode_image, decode_joint_state, decode_landmarks, header_stamp_ns
 
 NS = "/eva/"
-STAGES = {  # stage -> topic whose arrival ends it
-    "camera": "camera/image_raw", "landmarks": "face/landmarks", "normalizer": "face/landmarks_robot",
+IMAGE_TOPIC = "camera/image_raw"
+STAGES = {  # stage -> topic whose arrival ends it (camera_info: same stamp as the image, always small)
+    "camera": "camera/camera_info", "landmarks": "face/landmarks", "normalizer": "face/landmarks_robot",
     "generator": "self_image", "inverse": "motor_commands",
 }
 
@@ -75,6 +76,7 @@ def read_mimic_bag(bag, max_image_height: int | None = None) -> MimicRecording:
     import cv2
 
     topics = {NS + t: stage for stage, t in STAGES.items()}
+    topics[NS + IMAGE_TOPIC] = "image"
     robot_topic = NS + "robot/image_raw"
     frames: dict[int, MimicFrame] = {}
     robot, names = [], []
@@ -87,8 +89,9 @@ def read_mimic_bag(bag, max_image_height: int | None = None) -> MimicRecording:
             continue
         stage = topics[topic]
         f = frames.setdefault(stamp, MimicFrame(stamp))
-        f.received_ns[stage] = ts
-        if stage == "camera":
+        if stage != "image":
+            f.received_ns[stage] = ts
+        if stage == "image":
             img = decode_image(raw)
             if max_image_height and img.shape[0] > max_image_height:
                 w = round(img.shape[1] * max_image_height / img.shape[0])

@@ -14,7 +14,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from geometry_msgs.msg import PoseStamped
-from sensor_msgs.msg import Image, JointState, PointCloud2
+from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2
 
 from eva.ros.qos import command_qos, sensor_qos
 
@@ -28,6 +28,8 @@ _IMAGE = (Image, "sensor_msgs/msg/Image", lambda: sensor_qos(False, 10))
 _CLOUD = (PointCloud2, "sensor_msgs/msg/PointCloud2", lambda: sensor_qos(False, 10))
 MIMIC_TOPICS = {
     "camera/image_raw": _IMAGE,
+    # small: every frame's stamp, even when its large image is dropped on the way to the recorder
+    "camera/camera_info": (CameraInfo, "sensor_msgs/msg/CameraInfo", lambda: sensor_qos(False, 10)),
     "face/landmarks": _CLOUD,
     "face/head_pose": (PoseStamped, "geometry_msgs/msg/PoseStamped", lambda: sensor_qos(False, 10)),
     "face/landmarks_robot": _CLOUD,
