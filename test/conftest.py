@@ -13,6 +13,10 @@ os.environ["ROS_LOG_DIR"] = tempfile.mkdtemp(prefix="eva-test-roslog-")
 os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 100)
 os.environ.setdefault("GLOG_minloglevel", "2")
 
+from eva.ros.env import ensure_local_defaults  # noqa: E402  (after the variables above)
+
+ensure_local_defaults()  # the DDS profile every eva process uses on one machine
+
 
 @pytest.fixture
 def context():

@@ -53,3 +53,33 @@ def test_dockerfile_inputs_exist():
     for module in re.findall(r"python3 -m (eva(?:\.\w+)+)", text):
         assert (ROOT / "src" / Path(*module.split("."))).with_suffix(".py").is_file(), module
     assert "colcon build --packages-select eva" in text
+
+
+@pytest.mark.parametrize("env,expect", [
+    ({"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}, "fastdds_local.xml"),
+    ({"ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET"}, "fastdds_workstation.xml"),
+    ({"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "FASTDDS_BUILTIN_TRANSPORTS": "UDPv4"}, None),
+    ({"ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTDDS_DEFAULT_PROFILES_FILE": "/mine.xml"}, "/mine.xml"),
+])
+def test_dds_profile_choice(monkeypatch, env, expect):
+    from eva.ros.env import ensure_local_defaults
+    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE",
+                "FASTDDS_BUILTIN_TRANSPORTS"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    ensure_local_defaults()
+    got = __import__("os").environ.get("FASTDDS_DEFAULT_PROFILES_FILE")
+    assert (got is None) if expect is None else got.endswith(expect)
+
+
+def test_dds_profiles_give_whole_images_shared_memory_and_keep_local_runs_local():
+    import xml.etree.ElementTree as ET
+    ns = {"f": "http://www.eprosima.com"}
+    for name, loopback_only in (("fastdds_local.xml", True), ("fastdds_workstation.xml", False)):
+        root = ET.parse(ROOT / "config" / name).getroot()
+        shm = [t for t in root.iterfind(".//f:transport_descriptor", ns) if t.findtext("f:type", None, ns) == "SHM"]
+        assert int(shm[0].findtext("f:segment_size", None, ns)) >= 4 * 640 * 360 * 3  # several 640x360 frames
+        allowed = [a.text for a in root.iterfind(".//f:interfaceWhiteList/f:address", ns)]
+        assert allowed == (["127.0.0.1"] if loopback_only else [])
+        assert root.findtext(".//f:useBuiltinTransports", None, ns) == "false"

@@ -70,7 +70,8 @@ def run_trial(reliable: bool = False, delay_s: float = 0.02, loss: float = 0.05,
     trace = work / "trace.csv"
     env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET", FASTDDS_BUILTIN_TRANSPORTS="UDPv4",
                ROS_DOMAIN_ID=str(150 + os.getpid() % 80), ROS_LOG_DIR=str(work / "roslog"), PYTHONUNBUFFERED="1")
-    env.pop("ROS_STATIC_PEERS", None)
+    for key in ("ROS_STATIC_PEERS", "FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
+        env.pop(key, None)  # UDPv4 only, as between two hosts
     tag = f"w{os.getpid() % 10000}"
     with EmulatedLink(tag, delay_s, loss, subnet=40 + os.getpid() % 200) as link:
         bridge = subprocess.Popen(link.command("b", [
