@@ -6,8 +6,9 @@ and listens to every stage: per-stage and end-to-end latency p50/p99 (from the
 camera frame's stamp), sustained fps, frames that did not make it through,
 latency drift (last third vs first third of the run: queueing shows as growth),
 and the peak resident memory of the graph's processes. Configurations:
-``shipped`` (the checkpoints in the repository) and ``paper`` (the paper's
-480x320 architecture, random weights: timing only).
+``shipped`` (the checkpoints in the repository, ONNX Runtime on the CPU),
+``shipped-torch`` (the same run by torch) and ``paper`` (the paper's 480x320
+architecture in torch, random weights: timing only).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import math
 import tempfile
 from pathlib import Path
 
-CONFIGS = ("shipped", "paper")
+CONFIGS = ("shipped", "shipped-torch", "paper")
 
 
 def add_arguments(p) -> None:
@@ -31,7 +32,7 @@ def add_arguments(p) -> None:
 
 
 def _checkpoints(config: str, tmp: Path) -> str:
-    if config == "shipped":
+    if config.startswith("shipped"):
         return ""
     from eva.learning.checkpoint import load_checkpoint
     from eva.learning.mimic import checkpoint_path
@@ -48,7 +49,7 @@ def bench_config(config: str, args, source: str, tmp: Path) -> dict:
 
     values = dict(MIMIC_ARGS, camera=source, loop="true", fps=str(args.fps), device=args.device,
                   max_frames=str(args.warmup + args.frames), use_sim=str(args.sim).lower(),
-                  checkpoints=_checkpoints(config, tmp))
+                  checkpoints=_checkpoints(config, tmp), runtime="auto" if config == "shipped" else "torch")
     probe = Probe().start()
     try:
         result = run_graph(resolve(MIMIC_GRAPH, values), until="camera", until_grace_s=1.0)

@@ -49,6 +49,7 @@ MIMIC_ARGS = {
     "checkpoints": "",        # <role>/seed<k>/best.pt layout; empty = the shipped sim checkpoints
     "seed": "0",              # which seed's generator and inverse model
     "device": "auto",         # auto (GPU when present), cpu, cuda
+    "runtime": "auto",        # generator/inverse: auto (ONNX Runtime on CPU), torch, onnxruntime
     "mode": "minmax",         # normalizer: minmax (paper) or neutral
     "continuous": "true",     # inverse: expected level (true) or argmax (paper)
     "use_sim": "true",        # run the simulated face (no robot attached)
@@ -67,9 +68,10 @@ MIMIC_GRAPH = (
                                               "generator:face/landmarks_robot,inverse:self_image"}),
     NodeSpec("landmarks", "landmarks", {"running_mode": "video", "max_faces": 2}),
     NodeSpec("normalizer", "normalizer", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "mode": "$(mode)"}),
-    NodeSpec("generator", "generator", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "device": "$(device)"}),
+    NodeSpec("generator", "generator", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "device": "$(device)",
+                                        "runtime": "$(runtime)"}),
     NodeSpec("inverse", "inverse", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "device": "$(device)",
-                                    "continuous": "$(continuous)"}),
+                                    "runtime": "$(runtime)", "continuous": "$(continuous)"}),
     NodeSpec("sim_face", "sim_face", {"capture": "continuous", "rate_hz": 30.0, "reliable": False,
                                       "width": "$(sim_width)", "height": "$(sim_height)"}, condition="use_sim"),
     NodeSpec("recorder", "recorder", {"out": "$(record)", "topics": "mimic"}, condition="record"),

@@ -17,6 +17,7 @@ class ModelNode(LifecycleNode):
     """Base of the generator and inverse nodes (``stage`` names the diagnostics entry)."""
 
     stage = "model"
+    runs_model = True  # False: the node only reads the checkpoint's meta (the normalizer)
 
     def __init__(self, name: str, **kwargs):
         super().__init__(name, namespace="/eva", **kwargs)
@@ -26,6 +27,8 @@ class ModelNode(LifecycleNode):
         self.param("device", "auto", "auto (GPU when present), cpu or cuda")
         self.param("threads", 1, "torch CPU threads (0 = torch's default)")
         self.param("autostart", True, "configure and activate at start, without a lifecycle manager")
+        if self.runs_model:
+            self.param("runtime", "auto", "auto (ONNX Runtime on CPU when installed, else torch), torch or onnxruntime")
         self.stats = StageStats(self, self.stage)
         self.loaded = None
         self.sub = None  # the input subscription, while active
@@ -50,11 +53,28 @@ class ModelNode(LifecycleNode):
             torch.set_num_threads(threads)
         try:
             self.loaded = self.load()
-        except (CheckpointError, ValueError, FileNotFoundError) as err:
+            runtime = self._runtime() if self.runs_model else "meta only"
+            if runtime == "onnxruntime":
+                from eva.learning.runtime import use_onnxruntime
+                use_onnxruntime(self.loaded, max(threads, 1))
+        except (CheckpointError, ValueError, FileNotFoundError, ImportError) as err:
             self.get_logger().error(f"cannot load the {self.stage} model: {err}")
             return TransitionCallbackReturn.FAILURE
-        self.get_logger().info(f"{self.stage}: loaded {self.loaded.path} on {self.get_parameter('device').value}")
+        self.get_logger().info(f"{self.stage}: loaded {self.loaded.path} ({runtime})")
         return TransitionCallbackReturn.SUCCESS
+
+    def _runtime(self) -> str:
+        """The runtime the ``runtime`` parameter and the model's device call for."""
+        choice = self.get_parameter("runtime").value
+        if choice not in ("auto", "torch", "onnxruntime"):
+            raise ValueError(f"{self.stage} parameter runtime must be auto, torch or onnxruntime, got {choice!r}")
+        on_cpu = next(self.loaded.model.parameters()).device.type == "cpu"
+        if choice == "onnxruntime" and not on_cpu:
+            raise ValueError(f"{self.stage}: runtime onnxruntime runs on the CPU; the model is on a GPU")
+        if choice == "auto":
+            import importlib.util
+            return "onnxruntime" if on_cpu and importlib.util.find_spec("onnxruntime") else "torch"
+        return choice
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.connect()

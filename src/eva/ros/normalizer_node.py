@@ -39,6 +39,7 @@ class NormalizerNode(ModelNode):
     """Maps each human landmark frame into the robot's landmark frame."""
 
     stage = "normalizer"
+    runs_model = False
 
     def __init__(self, name: str = "normalizer", **kwargs):
         super().__init__(name, **kwargs)
