@@ -36,7 +36,7 @@ class LandmarksNode(Node):
         self.declare_parameter("reliable", False)
         p = self.get_parameter
         self.detector = FaceDetector(p("model_path").value or None, running_mode=p("running_mode").value,
-                                     max_faces=int(p("max_faces").value))
+                                     max_faces=int(p("max_faces").value), blendshapes=False)  # not published
         reliable = bool(p("reliable").value)
         qos = sensor_qos(reliable, 5 if reliable else 1)  # live: newest frame only, no backlog
         self.pub = self.create_publisher(PointCloud2, p("landmarks_topic").value, qos)
