@@ -157,6 +157,7 @@ def test_no_i2c_error_names_what_is_missing():
         open_i2c()
 
 
+@pytest.mark.hardware
 @pytest.mark.skipif(not HAS_I2C, reason="hardware-only: needs a Raspberry Pi with /dev/i2c-1 and the PCA9685 boards")
 def test_real_boards_answer_and_take_the_frequency(cal):
     i2c = open_i2c()

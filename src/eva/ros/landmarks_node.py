@@ -11,6 +11,7 @@ from __future__ import annotations
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from geometry_msgs.msg import PoseStamped
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Image, PointCloud2
 
@@ -20,6 +21,17 @@ from eva.ros.diagnostics import StageStats
 from eva.ros.qos import sensor_qos
 
 
+PARAMETERS = {  # name: (default, description)
+    "image_topic": ("camera/image_raw", "input images (rgb8, bgr8 or mono8)"),
+    "landmarks_topic": ("face/landmarks", "output PointCloud2: x, y (px), z, confidence; 478 points, empty = no face"),
+    "head_pose_topic": ("face/head_pose", "output PoseStamped: head pose from MediaPipe's face transform"),
+    "model_path": ("", "face_landmarker.task; empty = the verified cached model"),
+    "running_mode": ("video", "video (tracks between frames) or image (exact, reproducible)"),
+    "max_faces": (2, "faces MediaPipe looks for; with several the largest is followed, then the nearest to it"),
+    "reliable": (False, "reliable QoS with a queue of 5 (recording runs); default best effort, newest frame only"),
+}
+
+
 class LandmarksNode(Node):
     """Image in, landmarks + head pose out, one for one."""
 
@@ -27,13 +39,8 @@ class LandmarksNode(Node):
         super().__init__(name, namespace="/eva", **kwargs)
         from eva.perception.detector import FaceDetector
 
-        self.declare_parameter("image_topic", "camera/image_raw")
-        self.declare_parameter("landmarks_topic", "face/landmarks")
-        self.declare_parameter("head_pose_topic", "face/head_pose")
-        self.declare_parameter("model_path", "")        # empty = the verified cached model
-        self.declare_parameter("running_mode", "video")  # "image": exact, reproducible
-        self.declare_parameter("max_faces", 2)           # several: follow the largest, then nearest
-        self.declare_parameter("reliable", False)
+        for key, (default, text) in PARAMETERS.items():
+            self.declare_parameter(key, default, ParameterDescriptor(description=text))
         p = self.get_parameter
         self.detector = FaceDetector(p("model_path").value or None, running_mode=p("running_mode").value,
                                      max_faces=int(p("max_faces").value), blendshapes=False)  # not published
