@@ -24,12 +24,12 @@ def run(args) -> int:
 
     from eva.core.normalize import NormalizerConfig, human_ranges
     from eva.learning.checkpoint import load_checkpoint
-    from eva.learning.mimic import MimicModels, checkpoint_path, save_human_ranges
+    from eva.learning.mimic import checkpoint_path, make_normalizer, save_human_ranges
     from eva.perception.detector import FaceDetector
     from eva.perception.sources import iter_frames
 
     gen = load_checkpoint(checkpoint_path(args.checkpoints, "generator", args.seed))
-    norm = MimicModels(gen, None).normalizer(NormalizerConfig(align=not args.no_align))
+    norm = make_normalizer(gen, NormalizerConfig(align=not args.no_align))
     found = []
     with FaceDetector(running_mode="image", max_faces=2, blendshapes=False) as det:
         for _, rgb in tqdm(iter_frames(args.input, args.max_frames), desc="calibrate", unit="frame"):

@@ -76,6 +76,14 @@ def load_human_ranges(path, aligned: bool) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def make_normalizer(generator: Loaded, config: NormalizerConfig | None = None, human_ranges_file=None) -> Normalizer:
+    """A :class:`Normalizer` into ``generator``'s robot frame (its ranges and neutral face)."""
+    config = config or NormalizerConfig()
+    lo, hi = robot_ranges(generator)
+    human = load_human_ranges(human_ranges_file, config.align) if human_ranges_file else (None, None)
+    return Normalizer(config, lo, hi, robot_neutral(generator), *human)
+
+
 @dataclass
 class MimicModels:
     """The generator G and inverse model F of one seed, checked to fit together."""
@@ -108,10 +116,7 @@ class MimicModels:
 
     def normalizer(self, config: NormalizerConfig | None = None, human_ranges_file=None) -> Normalizer:
         """A :class:`Normalizer` into this generator's robot frame."""
-        config = config or NormalizerConfig()
-        lo, hi = robot_ranges(self.generator)
-        human = load_human_ranges(human_ranges_file, config.align) if human_ranges_file else (None, None)
-        return Normalizer(config, lo, hi, robot_neutral(self.generator), *human)
+        return make_normalizer(self.generator, config, human_ranges_file)
 
     def self_image(self, l53_model_px: np.ndarray, confidence=None) -> np.ndarray:
         """G: (53, 2) robot landmarks (model px) -> (H, W, 3) uint8 self-image."""

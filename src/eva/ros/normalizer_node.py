@@ -50,10 +50,10 @@ class NormalizerNode(ModelNode):
         self.normalizer = None
 
     def load(self):
-        from eva.learning.mimic import MimicModels
+        from eva.learning.mimic import make_normalizer
         loaded = self.load_kind("generator", "cpu")  # its robot ranges and neutral face
         config = NormalizerConfig.from_dict({k: self.get_parameter(k).value for k in asdict(NormalizerConfig())})
-        self.normalizer = MimicModels(loaded, None).normalizer(config, self.get_parameter("human_ranges").value or None)
+        self.normalizer = make_normalizer(loaded, config, self.get_parameter("human_ranges").value or None)
         return loaded
 
     def connect(self) -> None:
