@@ -9,8 +9,6 @@ command depends only on (seed, k), so a resumed run continues the sequence.
 from __future__ import annotations
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import JointState, PointCloud2
 
@@ -128,18 +126,13 @@ class Babbler(Node):
 
 def main(args=None) -> None:
     """``ros2 run eva babbler``."""
-    from eva.ros.env import ensure_local_defaults
-    ensure_local_defaults()
-    rclpy.init(args=args)
-    node = Babbler()
-    try:
-        while rclpy.ok() and not node.done:
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # Ctrl-C / SIGTERM: a normal stop
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    from eva.ros.session import ros_session
+    with ros_session(args) as session:
+        node = Babbler()
+        try:
+            session.spin(node, until=lambda: node.done)
+        finally:
+            node.destroy_node()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import threading
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -170,24 +169,18 @@ class CameraNode(Node):
 def main(args=None) -> int:
     """``ros2 run eva camera``: 0 at the end of a finite source or on Ctrl-C, 1 if it failed, 2 if it
     could not be opened."""
-    from eva.ros.env import ensure_local_defaults
-    ensure_local_defaults()
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = CameraNode()
-        while rclpy.ok() and not node.done:
-            rclpy.spin_once(node, timeout_sec=0.1)
-        return 0 if node.error is None else 1
-    except CameraError as err:
-        rclpy.logging.get_logger("eva.camera").error(f"cannot start: {err}")
-        return 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        return 0  # Ctrl-C / SIGTERM: a normal stop
-    finally:
-        if node is not None:
+    from eva.ros.session import ros_session
+    with ros_session(args) as session:
+        try:
+            node = CameraNode()
+        except CameraError as err:
+            rclpy.logging.get_logger("eva.camera").error(f"cannot start: {err}")
+            return 2
+        try:
+            session.spin(node, until=lambda: node.done)
+            return 0 if node.error is None else 1  # a stop request is a normal end too
+        finally:
             node.destroy_node()
-        rclpy.try_shutdown()
 
 
 if __name__ == "__main__":

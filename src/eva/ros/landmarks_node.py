@@ -8,8 +8,6 @@ babbling (``robot/image_raw`` -> ``robot/landmarks``).
 """
 from __future__ import annotations
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from geometry_msgs.msg import PoseStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
@@ -94,17 +92,8 @@ class LandmarksNode(Node):
 
 def main(args=None) -> None:
     """``ros2 run eva landmarks``."""
-    from eva.ros.env import ensure_local_defaults
-    ensure_local_defaults()
-    rclpy.init(args=args)
-    node = LandmarksNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # Ctrl-C / SIGTERM: a normal stop
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    from eva.ros.session import run_node
+    run_node(LandmarksNode, args)
 
 
 if __name__ == "__main__":

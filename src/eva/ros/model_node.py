@@ -126,39 +126,25 @@ class ModelNode(LifecycleNode):
             self.sub = None
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def spin_model_node(node_class, args=None) -> None:
     """``main()`` of a ModelNode: init, spin, and on Ctrl-C/SIGTERM shut down through the lifecycle.
 
     rclpy's own signal handlers would shut the context down before the node could
-    say goodbye; here SIGINT/SIGTERM raise KeyboardInterrupt instead, so shutdown
-    runs while the context is still up (the inverse node publishes a neutral command).
+    say goodbye; in :func:`eva.ros.session.ros_session` SIGINT/SIGTERM only end the
+    spin loop, so shutdown runs while the context is still up (the inverse node
+    publishes a neutral command, the servo bridge slews to neutral).
     """
-    import signal
-
     import rclpy
-    from rclpy.executors import ExternalShutdownException
-    from rclpy.signals import SignalHandlerOptions
 
-    from eva.ros.env import ensure_local_defaults
-    ensure_local_defaults()
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    node = node_class()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # a normal stop
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the goodbye short
-        if rclpy.ok():
-            try:
-                node.trigger_shutdown()
-            except RuntimeError:  # stopped mid-transition (e.g. while loading): nothing is active yet
-                node.get_logger().info("stopped during a lifecycle transition")
-        node.destroy_node()
-        rclpy.try_shutdown()
+    from eva.ros.session import ros_session
+    with ros_session(args) as session:
+        node = node_class()
+        try:
+            session.spin(node)
+        finally:
+            if rclpy.ok():
+                try:
+                    node.trigger_shutdown()
+                except RuntimeError:  # stopped mid-transition (e.g. while loading): nothing is active yet
+                    node.get_logger().info("stopped during a lifecycle transition")
+            node.destroy_node()

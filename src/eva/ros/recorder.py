@@ -10,8 +10,6 @@ keeps everything up to the last split (see :mod:`eva.data`).
 """
 from __future__ import annotations
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2
@@ -87,17 +85,8 @@ class RecorderNode(Node):
 
 def main(args=None) -> None:
     """``ros2 run eva recorder --ros-args -p out:=BAG``."""
-    from eva.ros.env import ensure_local_defaults
-    ensure_local_defaults()
-    rclpy.init(args=args)
-    node = RecorderNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # Ctrl-C / SIGTERM: a normal stop
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    from eva.ros.session import run_node
+    run_node(RecorderNode, args)
 
 
 if __name__ == "__main__":

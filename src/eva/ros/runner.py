@@ -14,12 +14,12 @@ stops the graph: cleanly when it is the ``until`` node and exits 0 (the
 babbler after its steps), as a failure naming it otherwise.
 
 Why the ``eva.ros.runner`` bootstrap instead of ``python -m eva.ros.<module>``:
-rclpy turns SIGINT/SIGTERM into a context shutdown, so ``rclpy.spin`` raises
-``ExternalShutdownException`` (not ``KeyboardInterrupt``) and a node main that
-only catches the latter exits 1 with a traceback after closing cleanly. The
-bootstrap maps that exception to exit 0, so exit codes mean what they say, as
-it does a SIGINT that arrives while the node is still importing (before
-``rclpy.init``): a stop request, not a crash.
+once a node is up, :func:`eva.ros.session.ros_session` turns SIGINT/SIGTERM
+into a stop request, but a SIGINT that arrives while the node is still
+importing (before its session exists) raises ``KeyboardInterrupt``; the
+bootstrap maps that to exit 0 (a stop request, not a crash), and a context shut
+down from elsewhere (``ExternalShutdownException``) likewise, so exit codes mean
+what they say.
 """
 from __future__ import annotations
 

@@ -8,8 +8,6 @@ face; ``capture: continuous`` runs the servo physics in real time and films at
 """
 from __future__ import annotations
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 
@@ -82,17 +80,8 @@ class SimFaceNode(Node):
 
 def main(args=None) -> None:
     """``ros2 run eva sim_face``."""
-    from eva.ros.env import ensure_local_defaults
-    ensure_local_defaults()
-    rclpy.init(args=args)
-    node = SimFaceNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # Ctrl-C / SIGTERM: a normal stop
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    from eva.ros.session import run_node
+    run_node(SimFaceNode, args)
 
 
 if __name__ == "__main__":
