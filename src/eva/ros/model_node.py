@@ -134,17 +134,16 @@ def spin_model_node(node_class, args=None) -> None:
     spin loop, so shutdown runs while the context is still up (the inverse node
     publishes a neutral command, the servo bridge slews to neutral).
     """
+    from eva.ros.session import run_node
+    run_node(node_class, args, goodbye=_lifecycle_goodbye)
+
+
+def _lifecycle_goodbye(node) -> None:
+    """Shuts ``node`` down through its lifecycle while the context is still up."""
     import rclpy
 
-    from eva.ros.session import ros_session
-    with ros_session(args) as session:
-        node = node_class()
+    if rclpy.ok():
         try:
-            session.spin(node)
-        finally:
-            if rclpy.ok():
-                try:
-                    node.trigger_shutdown()
-                except RuntimeError:  # stopped mid-transition (e.g. while loading): nothing is active yet
-                    node.get_logger().info("stopped during a lifecycle transition")
-            node.destroy_node()
+            node.trigger_shutdown()
+        except RuntimeError:  # stopped mid-transition (e.g. while loading): nothing is active yet
+            node.get_logger().info("stopped during a lifecycle transition")

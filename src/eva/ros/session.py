@@ -32,24 +32,21 @@ class Session:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
-    def request_stop(self, signum: int | None = None) -> None:
-        if self.signal is None:
-            self.signal = signum
-        self._stop.set()
-
     def _handle(self, signum, frame) -> None:
-        self.request_stop(signum)
+        if self.signal is None:
+            self.signal = signum  # the first one: what stopped the node
+        self._stop.set()
 
     def spin(self, node, until: Callable[[], bool] | None = None) -> None:
         """Runs ``node``'s callbacks until a stop request, ``until()`` is true, or the context ends."""
-        from rclpy.executors import ExternalShutdownException, ShutdownException, SingleThreadedExecutor
+        from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
         executor = SingleThreadedExecutor(context=node.context)
         executor.add_node(node)
         try:
             while not self._stop.is_set() and node.context.ok() and not (until and until()):
                 executor.spin_once(timeout_sec=self.poll_s)
-        except (ExternalShutdownException, ShutdownException):
+        except ExternalShutdownException:
             pass  # the context was shut down from elsewhere: a normal stop
         finally:
             executor.remove_node(node)
@@ -82,11 +79,13 @@ def ros_session(args=None, poll_s: float = 0.1) -> Iterator[Session]:
             signal.signal(sig, handler)
 
 
-def run_node(node_class, args=None) -> None:
-    """``main()`` of a plain node: build it, spin until a stop request, destroy it, shut down."""
+def run_node(node_class, args=None, goodbye: Callable | None = None) -> None:
+    """``main()`` of a node: build it, spin until a stop request, ``goodbye(node)``, destroy it, shut down."""
     with ros_session(args) as session:
         node = node_class()
         try:
             session.spin(node)
         finally:
+            if goodbye is not None:
+                goodbye(node)
             node.destroy_node()
