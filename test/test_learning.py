@@ -338,3 +338,22 @@ def test_landmark_normalization_and_lr_schedule(inverse_run):
     cosine = TrainConfig(lr=1e-3, lr_schedule="cosine", min_lr_ratio=0.1)
     assert lr_at(0, 100, cosine) == pytest.approx(1e-3) and lr_at(99, 100, cosine) == pytest.approx(1e-4)
     assert lr_at(50, 100, TrainConfig(lr=1e-3)) == 1e-3
+
+
+def test_time_limit_stops_with_a_usable_checkpoint_and_resumes(export, tmp_path):
+    from eva.cli.main import main
+
+    said = []
+    summary = train("inverse", export, tmp_path / "t", *ci("inverse", epochs=2), progress=False, log=said.append,
+                    time_limit_s=0)
+    assert summary["stopped"] == "time limit" and summary["iters_done"] == 1 and summary["epochs_done"] == 1
+    assert (tmp_path / "t" / "best.pt").is_file() and "acc" in summary["test"]
+    assert any("time limit" in line for line in said)
+    done = train("inverse", export, tmp_path / "t", *ci("inverse", epochs=2), progress=False, log=lambda *_: None)
+    assert done["stopped"] is None and done["epochs_done"] == 2
+    assert [r["epoch"] for r in done["history"]] == [1, 2]
+    with pytest.raises(ValueError, match="time_limit_s"):
+        train("inverse", export, tmp_path / "u", *ci("inverse"), progress=False, time_limit_s=-1)
+    assert main(["train", "inverse", "--data", str(export), "--out", str(tmp_path / "c"), "--preset", "ci",
+                 "--time-limit", "0", "--no-progress"]) == 0
+    assert load_checkpoint(tmp_path / "c" / "best.pt").meta["epoch"] == 1

@@ -140,7 +140,7 @@ def _write_logs(out: Path, history: list[dict], summary: dict) -> None:
 
 
 def train(kind: str, data_path, out_dir, model_cfg, train_cfg: TrainConfig, *, preset: str = "custom",
-          cache_dir=None, progress: bool = True, log=print) -> dict:
+          cache_dir=None, progress: bool = True, log=print, time_limit_s: float | None = None) -> dict:
     """Trains one model (or resumes it) and returns the run summary (also in log.json).
 
     Args:
@@ -153,7 +153,13 @@ def train(kind: str, data_path, out_dir, model_cfg, train_cfg: TrainConfig, *, p
         cache_dir: Where exports of bags and model-size images are cached (default: beside the data).
         progress: tqdm bars on stderr.
         log: Where one-line messages go.
+        time_limit_s: Stop at the first optimiser step after this many seconds of this call
+            (the epoch in progress ends there), validate, and finish as usual (best.pt, test
+            metrics, ``stopped: "time limit"``); running again continues with the next epoch.
     """
+    if time_limit_s is not None and not time_limit_s >= 0:
+        raise ValueError(f"time_limit_s: must be >= 0 seconds, got {time_limit_s!r}")
+    deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     check_kind(kind)
     want = 3 if kind == "inverse" else 2
     if kind != "generator" and model_cfg.in_channels != want:
@@ -161,6 +167,8 @@ def train(kind: str, data_path, out_dir, model_cfg, train_cfg: TrainConfig, *, p
     out = Path(out_dir)
     device = resolve_device(train_cfg.device)
     torch.set_num_threads(train_cfg.num_threads or os.cpu_count() or 1)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
     resumed = _resume(out, kind, model_cfg, train_cfg)
     data = BabblingData.open(data_path, cache_dir, progress=progress)
     prep = prepare(data, kind, model_cfg, train_cfg.crop_margin, progress)
@@ -198,16 +206,20 @@ def train(kind: str, data_path, out_dir, model_cfg, train_cfg: TrainConfig, *, p
     if kind == "generator":
         summary["val_static_mse"] = _static_mse(prep)  # copying I_s: the baseline G must beat
     meta_fixed = {"preset": preset, "params": num_params(model)}
+    stopped = False
     for epoch in range(state["epoch"], n_epochs):
         t0 = time.perf_counter()
         perm = np.random.default_rng([train_cfg.seed, epoch]).permutation(prep.splits["train"])
         torch.manual_seed(train_cfg.seed * 100_003 + epoch)
+        steps = min(per_epoch, total - state["iter"])
         losses = _run_epoch(model, opt, prep, perm, state, total, train_cfg, device,
-                            desc=f"{kind} epoch {epoch + 1}/{n_epochs}", steps=min(per_epoch, total - state["iter"]),
-                            progress=progress)
+                            desc=f"{kind} epoch {epoch + 1}/{n_epochs}", steps=steps, progress=progress,
+                            deadline=deadline)
+        timed_out = deadline is not None and time.perf_counter() >= deadline
+        stopped = timed_out and (len(losses) < steps or (epoch < n_epochs - 1 and state["iter"] < total))
         row = {"epoch": epoch + 1, "iter": state["iter"], "lr": lr_at(max(state["iter"] - 1, 0), total, train_cfg),
                "train_loss": float(np.mean(losses)) if losses else None}
-        last = epoch == n_epochs - 1 or state["iter"] >= total
+        last = epoch == n_epochs - 1 or state["iter"] >= total or timed_out
         if (epoch + 1) % train_cfg.val_every == 0 or last:
             metrics = evaluate(model, prep, "val", device)
             row.update({f"val_{k}": v for k, v in metrics.items()})
@@ -228,17 +240,20 @@ def train(kind: str, data_path, out_dir, model_cfg, train_cfg: TrainConfig, *, p
             break
     best = load_checkpoint(out / "best.pt", device)
     summary.update(best_val=state["best"], test=evaluate(best.model, prep, "test", device),
-                   train_seconds=state["seconds"], epochs_done=state["epoch"], iters_done=state["iter"], finished=True)
+                   train_seconds=state["seconds"], epochs_done=state["epoch"], iters_done=state["iter"], finished=True,
+                   stopped="time limit" if stopped else None)
     _write_logs(out, state["history"], summary)
     summary["history"] = state["history"]
+    if summary["stopped"]:
+        log(f"stopped by the time limit after {state['iter']} of {total} steps; run again to continue")
     log(f"done: best val {_fmt(state['best'])}; test {_fmt(summary['test'])}; "
         f"{state['seconds'] / 60:.1f} min of training; checkpoints in {out}")
     return summary
 
 
 def _run_epoch(model, opt, prep: Prepared, perm: np.ndarray, state: dict, total: int, cfg: TrainConfig, device,
-               desc: str, steps: int, progress: bool) -> list[float]:
-    """``steps`` optimiser steps over batches of ``perm``; advances state["iter"]; returns the losses."""
+               desc: str, steps: int, progress: bool, deadline: float | None = None) -> list[float]:
+    """``steps`` optimiser steps over batches of ``perm`` (fewer once ``deadline`` passes); returns the losses."""
     model.train()
     losses, bs = [], cfg.batch_size
     bar = tqdm(range(steps), desc=desc, disable=not progress, file=sys.stderr, unit="step", leave=False)
@@ -252,6 +267,8 @@ def _run_epoch(model, opt, prep: Prepared, perm: np.ndarray, state: dict, total:
         state["iter"] += 1
         losses.append(loss.item())
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4g}")
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
     bar.close()
     return losses
 
