@@ -80,6 +80,8 @@ def test_pipeline_latency_from_stage_records():
     assert out["stages"]["b"] == {"count": 36, "p50_ms": 10.0, "p99_ms": 10.0}
     assert out["end_to_end"]["p50_ms"] == 20.0 and out["end_to_end"]["last_third_p50_ms"] == 25.0
     assert out["end_to_end"]["first_third_p50_ms"] == 20.0
+    assert len(out["end_to_end"]["window_p50_ms"]) == 10  # tenths of the 27 completed frames
+    assert out["end_to_end"]["window_p50_ms"][0] == 20.0 and out["end_to_end"]["window_p50_ms"][-1] == 25.0
     assert 21 < out["fps"] < 25  # 3 of 4 frames at 30 fps get through
 
 

@@ -200,6 +200,14 @@ def test_eval_limit_without_execution_and_errors(trained, tmp_path, capsys):
                  "--no-execution", "--json", str(out), "--no-progress"]) == 0
     r = json.loads(out.read_text())
     assert "execution" not in r and r["meta"]["n_samples"] == 4 and r["meta"]["seeds"] == [0]
+    pytest.importorskip("onnxruntime")
+    assert main(["eval", "--data", str(data), "--checkpoints", str(ck), "--seeds", "1", "--limit", "4",
+                 "--no-execution", "--json", str(tmp_path / "q.json"), "--no-progress",
+                 "--generator-runtime", "onnxruntime-int8"]) == 0
+    q = json.loads((tmp_path / "q.json").read_text())
+    assert q["meta"]["generator_runtime"] == "onnxruntime-int8" and r["meta"]["generator_runtime"] == "torch"
+    gm = [x["table1"]["GM (ours)"]["image_distance"]["mean"] for x in (r, q)]
+    assert gm[0] != gm[1] and abs(gm[1] - gm[0]) < 0.25 * gm[0]  # G really quantized, and still close
     with pytest.warns(UserWarning, match="--reference"):  # its own train split is the NN database
         assert main(["eval", "--data", str(data), "--checkpoints", str(ck), "--seeds", "1", "--all", "--limit", "50",
                      "--no-execution", "--json", str(out), "--no-progress"]) == 0

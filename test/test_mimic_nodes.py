@@ -156,3 +156,23 @@ def test_mimic_launch_file_starts_the_graph_description(monkeypatch):
         assert node.kw["executable"] == spec.executable and node.kw["namespace"] == "eva"
         assert node.kw["parameters"] == [spec.parameters, "/tmp/p.yaml"]  # the user's file wins
     assert nodes[0].kw["parameters"][0]["source"] == "clip.mp4"
+
+
+def test_generator_int8_parameter_picks_the_quantized_onnx_model(context):
+    pytest.importorskip("onnxruntime")
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    from eva.learning.runtime import OnnxModule
+
+    def configured(**params):
+        node = GeneratorNode(context=context, parameter_overrides=[
+            Parameter("autostart", value=False), *(Parameter(k, value=v) for k, v in params.items())])
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        model = node.loaded.model
+        node.destroy_node()
+        return model
+
+    fp32, int8 = configured(runtime="onnxruntime", int8=False), configured(runtime="onnxruntime")  # default: int8
+    assert isinstance(fp32, OnnxModule) and isinstance(int8, OnnxModule)
+    assert int8.int8 and not fp32.int8
+    assert not isinstance(configured(runtime="torch", int8=True), OnnxModule)  # int8 needs onnxruntime: fp32 torch

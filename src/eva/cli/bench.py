@@ -6,9 +6,11 @@ and listens to every stage: per-stage and end-to-end latency p50/p99 (from the
 camera frame's stamp), sustained fps, frames that did not make it through,
 latency drift (last third vs first third of the run: queueing shows as growth),
 and the peak resident memory of the graph's processes. Configurations:
-``shipped`` (the checkpoints in the repository, ONNX Runtime on the CPU),
-``shipped-torch`` (the same run by torch) and ``paper`` (the paper's 480x320
-architecture in torch, random weights: timing only).
+``shipped`` (the checkpoints in the repository, ONNX Runtime on the CPU, the
+graph's defaults), ``shipped-int8`` (the generator quantized to 8 bits),
+``shipped-fp32`` (no quantization), ``shipped-torch`` (the same models run by
+torch) and ``paper`` (the paper's 480x320 architecture in torch, random weights:
+timing only).
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import math
 import tempfile
 from pathlib import Path
 
-CONFIGS = ("shipped", "shipped-torch", "paper")
+CONFIGS = ("shipped", "shipped-int8", "shipped-fp32", "shipped-torch", "paper")
+DEFAULT_CONFIGS = ("shipped", "shipped-fp32", "shipped-torch", "paper")  # shipped: int8 by default
 
 
 def add_arguments(p) -> None:
@@ -25,7 +28,8 @@ def add_arguments(p) -> None:
     p.add_argument("--frames", type=int, default=300, help="measured frames per configuration (default: 300)")
     p.add_argument("--warmup", type=int, default=30, help="frames left out at the start (default: 30)")
     p.add_argument("--fps", type=float, default=30.0, help="camera frame rate (default: 30)")
-    p.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated, from: " + ", ".join(CONFIGS))
+    p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
+                   help="comma-separated, from: " + ", ".join(CONFIGS) + " (default: %(default)s)")
     p.add_argument("--input", help="human clip (default: the bundled one)")
     p.add_argument("--sim", action="store_true", help="also run the simulated face (off: as with a real robot)")
     p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
@@ -49,7 +53,9 @@ def bench_config(config: str, args, source: str, tmp: Path) -> dict:
 
     values = dict(MIMIC_ARGS, camera=source, loop="true", fps=str(args.fps), device=args.device,
                   max_frames=str(args.warmup + args.frames), use_sim=str(args.sim).lower(),
-                  checkpoints=_checkpoints(config, tmp), runtime="auto" if config == "shipped" else "torch")
+                  checkpoints=_checkpoints(config, tmp), runtime="torch" if config in ("shipped-torch", "paper") else "auto")
+    if config in ("shipped-int8", "shipped-fp32"):
+        values["int8"] = str(config == "shipped-int8").lower()
     probe = Probe().start()
     try:
         result = run_graph(resolve(MIMIC_GRAPH, values), until="camera", until_grace_s=1.0)
@@ -65,7 +71,7 @@ def bench_config(config: str, args, source: str, tmp: Path) -> dict:
 
 def _line(name: str, r: dict) -> str:
     e = r["end_to_end"]
-    return (f"{name:<8} end-to-end p50 {e['p50_ms']:6.1f} ms  p99 {e['p99_ms']:6.1f} ms  {r['fps']:5.1f} fps  "
+    return (f"{name:<13} end-to-end p50 {e['p50_ms']:6.1f} ms  p99 {e['p99_ms']:6.1f} ms  {r['fps']:5.1f} fps  "
             f"{r['completed']}/{r['frames']} frames  drift {e['first_third_p50_ms']:.1f} -> "
             f"{e['last_third_p50_ms']:.1f} ms  graph RSS {r['peak_rss_mb']['graph']:.0f} MB")
 
@@ -85,7 +91,9 @@ def run(args) -> int:
     print()
     for name, r in results["configs"].items():
         print(_line(name, r))
-        print("         per stage p50/p99 ms: " + ", ".join(
+        print(" " * 14 + "end-to-end p50 per tenth of the run, ms: "
+              + " ".join(f"{v:.1f}" for v in r["end_to_end"]["window_p50_ms"]))
+        print(" " * 14 + "per stage p50/p99 ms: " + ", ".join(
             f"{st} {v['p50_ms']:.1f}/{v['p99_ms']:.1f}" for st, v in r["stages"].items()))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,8 @@ def add_arguments(p) -> None:
                                        "(default: --data; with --all the generator's training data)")
     p.add_argument("--cache-dir", help="where a bag is exported once (default: beside the bag)")
     p.add_argument("--device", default="cpu", help="torch device of the models (default: cpu)")
+    p.add_argument("--generator-runtime", default="torch", choices=["torch", "onnxruntime", "onnxruntime-int8"],
+                   help="run G as the mimicry graph can: torch, ONNX Runtime, or ONNX Runtime int8 (default: torch)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -39,7 +41,8 @@ def run(args) -> int:
         raise FileNotFoundError(f"--data {args.data}: no such file or directory")
     cfg = EvalConfig(data=args.data, checkpoints=args.checkpoints, seeds=args.seeds, all_samples=args.all,
                      limit=args.limit, execution=not args.no_execution, reference=args.reference,
-                     cache_dir=args.cache_dir, device=args.device, progress=not args.no_progress)
+                     cache_dir=args.cache_dir, device=args.device, progress=not args.no_progress,
+                     generator_runtime=args.generator_runtime)
     result = evaluate(cfg)  # CheckpointError is a RuntimeError: `eva` prints it as one line
     meta = result["meta"]
     print(format_tables(result))

@@ -50,11 +50,12 @@ def pipeline_latency(records, stages, skip_frames: int = 0) -> dict:
     pipeline: its count over the first stage's is the share of frames that made
     it through, and its rate over the measured span the sustained fps. Drift
     compares the median end-to-end latency of the last third with the first
-    third (queueing shows as growth).
+    third (queueing shows as growth); ``window_p50_ms`` gives the median of each
+    tenth of the run, to tell steady growth (queueing) from a noisy stretch.
 
     Returns:
         {"frames", "completed", "dropped", "fps", "stages": {stage: {"count", "p50_ms", "p99_ms"}},
-         "end_to_end": {"p50_ms", "p99_ms", "first_third_p50_ms", "last_third_p50_ms"}}
+         "end_to_end": {"p50_ms", "p99_ms", "first_third_p50_ms", "last_third_p50_ms", "window_p50_ms"}}
     """
     stages = list(stages)
     first, last = stages[0], stages[-1]
@@ -79,5 +80,6 @@ def pipeline_latency(records, stages, skip_frames: int = 0) -> dict:
     out["end_to_end"] = {
         "p50_ms": out["stages"][last]["p50_ms"], "p99_ms": out["stages"][last]["p99_ms"],
         "first_third_p50_ms": float(np.median(e2e[:third])) if e2e.size else float("nan"),
-        "last_third_p50_ms": float(np.median(e2e[-third:])) if e2e.size else float("nan")}
+        "last_third_p50_ms": float(np.median(e2e[-third:])) if e2e.size else float("nan"),
+        "window_p50_ms": [float(np.median(w)) for w in np.array_split(e2e, min(10, e2e.size)) if w.size]}
     return out

@@ -46,6 +46,9 @@ TITLES = {"table1": "TABLE I: Accuracy of the Generative Model",
           "execution": "Pipeline Execution (Fig. 6): landmarks of the executed face vs the target landmarks"}
 
 
+GENERATOR_RUNTIMES = ("torch", "onnxruntime", "onnxruntime-int8")
+
+
 @dataclass
 class EvalConfig:
     """What `evaluate` runs.
@@ -74,8 +77,13 @@ class EvalConfig:
     cache_dir: str | None = None
     device: str = "cpu"
     progress: bool = True
+    generator_runtime: str = "torch"
 
     def __post_init__(self):
+        if self.generator_runtime not in GENERATOR_RUNTIMES:
+            raise ValueError(f"generator_runtime: must be one of {GENERATOR_RUNTIMES}, got {self.generator_runtime!r}")
+        if self.generator_runtime != "torch" and self.device != "cpu":
+            raise ValueError(f"generator_runtime {self.generator_runtime} runs on the CPU; device is {self.device!r}")
         if not isinstance(self.seeds, int) or self.seeds < 1:
             raise ValueError(f"seeds: must be an integer >= 1, got {self.seeds!r}")
         if self.limit is not None and self.limit < 1:
@@ -226,6 +234,11 @@ def evaluate_seed(s: Samples, paths: dict, seed: int, det: LandmarkDetector, cfg
 
     load = lambda role: _load_kind(load_checkpoint, paths[role][seed], role, cfg.device)  # noqa: E731
     gen, inv, l2m, ri100 = load("generator"), load("inverse"), load("landmark-to-motor"), load("inverse-ri100")
+    if cfg.generator_runtime != "torch":  # what the mimicry graph's generator node runs
+        import torch
+
+        from eva.learning.runtime import use_onnxruntime
+        use_onnxruntime(gen, torch.get_num_threads(), int8=cfg.generator_runtime == "onnxruntime-int8")
     check_compatible(gen, inv)  # G's images must be what F and RI-100 were trained on
     check_compatible(gen, ri100)
     for m in (inv, l2m, ri100):
@@ -319,7 +332,7 @@ def evaluate(cfg: EvalConfig) -> dict:
         "data": str(s.data.root), "reference": str(s.ref.root), "split": "all" if cfg.all_samples else "test",
         "n_samples": int(len(s.idx)), "n_reference": int(len(s.ref_idx)), "seeds": list(range(cfg.seeds)),
         "checkpoints": {role: [str(p.resolve()) for p in ps] for role, ps in paths.items()},
-        "execution": cfg.execution, "robot_frame_px": list(M.ROBOT_FRAME), "detections": det.calls,
+        "execution": cfg.execution, "generator_runtime": cfg.generator_runtime, "robot_frame_px": list(M.ROBOT_FRAME), "detections": det.calls,
         "wall_time_s": round(time.perf_counter() - t0, 2), "per_seed": per_seed}
     return result
 

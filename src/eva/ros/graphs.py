@@ -50,6 +50,7 @@ MIMIC_ARGS = {
     "seed": "0",              # which seed's generator and inverse model
     "device": "auto",         # auto (GPU when present), cpu, cuda
     "runtime": "auto",        # generator/inverse: auto (ONNX Runtime on CPU), torch, onnxruntime
+    "int8": "true",           # generator: 8-bit ONNX Runtime model on the CPU (false: fp32)
     "mode": "minmax",         # normalizer: minmax (paper) or neutral
     "continuous": "true",     # inverse: expected level (true) or argmax (paper)
     "use_sim": "true",        # run the simulated face (no robot attached)
@@ -69,7 +70,7 @@ MIMIC_GRAPH = (
     NodeSpec("landmarks", "landmarks", {"running_mode": "video", "max_faces": 2}),
     NodeSpec("normalizer", "normalizer", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "mode": "$(mode)"}),
     NodeSpec("generator", "generator", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "device": "$(device)",
-                                        "runtime": "$(runtime)"}),
+                                        "runtime": "$(runtime)", "int8": "$(int8)"}),
     NodeSpec("inverse", "inverse", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "device": "$(device)",
                                     "runtime": "$(runtime)", "continuous": "$(continuous)"}),
     NodeSpec("sim_face", "sim_face", {"capture": "continuous", "rate_hz": 30.0, "reliable": False,

@@ -56,7 +56,10 @@ class ModelNode(LifecycleNode):
             runtime = self._runtime() if self.runs_model else "meta only"
             if runtime == "onnxruntime":
                 from eva.learning.runtime import use_onnxruntime
-                use_onnxruntime(self.loaded, max(threads, 1))
+                use_onnxruntime(self.loaded, max(threads, 1), int8=self.int8())
+                runtime += " int8" if self.int8() else ""
+            elif self.int8():
+                self.get_logger().info(f"{self.stage}: int8 applies to ONNX Runtime on the CPU; running {runtime} fp32")
         except (CheckpointError, ValueError, FileNotFoundError, ImportError) as err:
             self.get_logger().error(f"cannot load the {self.stage} model: {err}")
             return TransitionCallbackReturn.FAILURE
@@ -75,6 +78,10 @@ class ModelNode(LifecycleNode):
             import importlib.util
             return "onnxruntime" if on_cpu and importlib.util.find_spec("onnxruntime") else "torch"
         return choice
+
+    def int8(self) -> bool:
+        """Whether the model runs quantized to 8 bits (the generator's ``int8`` parameter)."""
+        return False
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.connect()
