@@ -4,9 +4,16 @@ Set before anything imports rclpy. Each pytest process gets its own DDS domain
 so concurrent runs on one machine never see each other's topics.
 """
 import os
+import signal
 import tempfile
 
 import pytest
+
+# A shell without job control starts background commands with SIGINT ignored, and
+# children inherit that: the tests that Ctrl-C a child process would then see it
+# ignore the signal. Give this process (and so its children) Python's usual handler.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ["ROS_LOG_DIR"] = tempfile.mkdtemp(prefix="eva-test-roslog-")

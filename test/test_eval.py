@@ -219,3 +219,31 @@ def test_eval_limit_without_execution_and_errors(trained, tmp_path, capsys):
     assert "checkpoint(s) missing" in capsys.readouterr().err
     assert main(["eval", "--data", str(tmp_path / "nothing"), "--checkpoints", str(ck)]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_eval_adds_rows_for_an_inverse_model_trained_on_g(trained, tmp_path):
+    import shutil
+
+    from eva.cli.main import main
+    from eva.learning.evaluate import ON_G, ON_G_EXPECTED, TABLE3
+
+    data, ck = trained
+    mine = tmp_path / "ck"
+    shutil.copytree(ck, mine)
+    out = tmp_path / "e.json"
+    assert main(["train", "inverse", "--data", str(data), "--out", str(mine / "inverse-on-generated" / "seed0"),
+                 "--preset", "ci", "--max-iters", "3", "--no-progress", "--json",
+                 "--on-generated", str(mine / "generator" / "seed0" / "best.pt")]) == 0
+    assert main(["eval", "--data", str(data), "--checkpoints", str(mine), "--seeds", "1", "--limit", "4",
+                 "--json", str(out), "--no-progress"]) == 0
+    r = json.loads(out.read_text())
+    assert list(r["table3"]) == [*TABLE3[:2], ON_G, ON_G_EXPECTED, *TABLE3[2:]]
+    assert ON_G_EXPECTED in r["execution"] and 0 <= r["table3"][ON_G]["command_accuracy_pct"]["mean"] <= 100
+    # with seed 1 its row is only used when every seed has one; an F trained on another G is refused
+    assert main(["eval", "--data", str(data), "--checkpoints", str(mine), "--seeds", "2", "--limit", "4",
+                 "--no-execution", "--json", str(out), "--no-progress"]) == 0
+    assert ON_G not in json.loads(out.read_text())["table3"]
+    shutil.copytree(mine / "inverse-on-generated" / "seed0", mine / "inverse-on-generated" / "seed1")
+    with pytest.raises(ValueError, match="trained on the images of"):
+        from eva.learning.evaluate import EvalConfig, evaluate
+        evaluate(EvalConfig(data=str(data), checkpoints=str(mine), seeds=2, limit=4, execution=False, progress=False))

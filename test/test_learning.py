@@ -357,3 +357,30 @@ def test_time_limit_stops_with_a_usable_checkpoint_and_resumes(export, tmp_path)
     assert main(["train", "inverse", "--data", str(export), "--out", str(tmp_path / "c"), "--preset", "ci",
                  "--time-limit", "0", "--no-progress"]) == 0
     assert load_checkpoint(tmp_path / "c" / "best.pt").meta["epoch"] == 1
+
+
+def test_inverse_trained_on_the_generators_images(tmp_path):
+    export = make_export(tmp_path / "export", n=80, no_face=6)
+    quiet = {"progress": False, "log": lambda *_: None}
+    train("generator", export, tmp_path / "g", *ci("generator", max_iters=3), **quiet)
+    g_path = tmp_path / "g" / "best.pt"
+    summary = train("inverse", export, tmp_path / "f", *ci("inverse", max_iters=2), on_generated=g_path, **quiet)
+    assert summary["trained_on"]["generator"] == str(g_path.resolve())
+    assert summary["dropped_no_face"]["train"] + summary["dropped_no_face"]["val"] \
+        + summary["dropped_no_face"]["test"] == 6  # G needs landmarks: face-less samples are left out
+    assert load_checkpoint(tmp_path / "f" / "best.pt").meta["trained_on"] == summary["trained_on"]
+    # what F trained on is G's image of each sample's landmarks, not the camera image
+    data = BabblingData.open(export)
+    cached = np.load(next((export / "cache").glob("generated_*.npy")))
+    g = load_checkpoint(g_path)
+    i = int(np.flatnonzero(np.asarray(data.face_found))[0])
+    prep = prepare(data, "inverse", ci("inverse")[0], progress=False)
+    assert np.array_equal(cached[i], generate(g, prep.l53[i:i + 1], prep.conf53[i:i + 1])[0])
+    assert not np.array_equal(cached[i], prep.images[i])
+    with pytest.raises(ValueError, match="camera images"):  # resuming on other inputs
+        train("inverse", export, tmp_path / "f", *ci("inverse", max_iters=4), **quiet)
+    with pytest.raises(ValueError, match="not a generator"):
+        train("generator", export, tmp_path / "x", *ci("generator"), on_generated=g_path, **quiet)
+    other = replace(ci("inverse")[0], image_size=(36, 48))
+    with pytest.raises(ValueError, match="crop margin"):
+        train("inverse", export, tmp_path / "y", other, ci("inverse", max_iters=1)[1], on_generated=g_path, **quiet)

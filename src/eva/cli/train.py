@@ -25,6 +25,8 @@ def add_arguments(p) -> None:
     p.add_argument("--max-iters", type=int, help="stop after N optimiser steps (RI-100 baseline: 100; 0: untrained)")
     p.add_argument("--time-limit", type=float, metavar="MIN",
                    help="stop after MIN minutes of training (validates, keeps the best; rerun to continue)")
+    p.add_argument("--on-generated", metavar="GENERATOR.pt",
+                   help="inverse only: train on this generator's images of the landmarks (what F sees in the pipeline)")
     p.add_argument("--threads", type=int, help="torch CPU threads (0: all cores)")
     p.add_argument("--cache-dir", help="where bag exports and resized images are cached (default: beside the data)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -49,7 +51,8 @@ def run(args) -> int:
     summary = train(args.kind, args.data, args.out, model_cfg, train_cfg, preset=args.preset,
                     cache_dir=args.cache_dir, progress=not args.no_progress,
                     log=(lambda *_: None) if args.json else print,
-                    time_limit_s=None if args.time_limit is None else 60 * args.time_limit)
+                    time_limit_s=None if args.time_limit is None else 60 * args.time_limit,
+                    on_generated=args.on_generated)
     if args.json:
         print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
     return 0

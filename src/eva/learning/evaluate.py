@@ -30,6 +30,9 @@ from eva.learning.baselines import NearestNeighbourCommands, random_commands, ra
 CHECKPOINT_LAYOUT = "{role}/seed{seed}/best.pt"
 CHECKPOINT_ROLES = {"generator": "generator", "inverse": "inverse",
                     "landmark-to-motor": "landmark-to-motor", "inverse-ri100": "inverse"}
+# Optional: used (a Table III row and an execution row) when present for every seed.
+OPTIONAL_ROLES = {"inverse-on-generated": "inverse"}  # F trained on its seed's G images (eva train --on-generated)
+ON_G, ON_G_EXPECTED = "GM IM (F trained on G)", "GM IM (F trained on G, expected)"
 DEFAULT_CHECKPOINTS = shipped_checkpoints()
 
 TABLE1 = ("GM (ours)", "RS")
@@ -100,6 +103,10 @@ def checkpoint_paths(root, seeds: int) -> dict[str, list[Path]]:
         raise FileNotFoundError(f"{len(missing)} checkpoint(s) missing under {root} (layout "
                                 f"{CHECKPOINT_LAYOUT}, roles {list(CHECKPOINT_ROLES)}): {', '.join(missing[:6])}"
                                 + (" ..." if len(missing) > 6 else ""))
+    for role in OPTIONAL_ROLES:
+        found = [root / CHECKPOINT_LAYOUT.format(role=role, seed=s) for s in range(seeds)]
+        if all(p.is_file() for p in found):
+            paths[role] = found
     return paths
 
 
@@ -269,11 +276,19 @@ def evaluate_seed(s: Samples, paths: dict, seed: int, det: LandmarkDetector, cfg
              "GM RI-100": predict_commands(ri100, generated),
              "Landmark to Motor": predict_commands(l2m, to_model_px(l2m, s.l53, s.data.source_size), confidence=s.conf),
              "Landmark NN": s.nn(s.target)}
-    result = {"table1": t1, "table2": t2, "table3": {name: _commands_row(preds[name], true_cmd) for name in TABLE3}}
+    rows = TABLE3
+    if "inverse-on-generated" in paths:  # beyond the paper: F trained on G's images of the landmarks
+        on_g = load("inverse-on-generated")
+        _check_trained_on(on_g, gen)
+        preds[ON_G], preds[ON_G_EXPECTED] = predict_commands(on_g, generated), expected_commands(on_g, generated)
+        rows = TABLE3[:2] + (ON_G, ON_G_EXPECTED) + TABLE3[2:]
+    result = {"table1": t1, "table2": t2, "table3": {name: _commands_row(preds[name], true_cmd) for name in rows}}
 
     if cfg.execution:  # Fig. 6: run the commands on the face, compare what the camera sees with the target
         runs = {"GM IM": preds["GM IM"], "GM IM (expected)": preds["GM IM (expected)"],
                 "Random": random_commands(len(s.idx), true_cmd.shape[1], seed), "True command": true_cmd}
+        if ON_G_EXPECTED in preds:
+            runs = {**dict(list(runs.items())[:2]), ON_G_EXPECTED: preds[ON_G_EXPECTED], **dict(list(runs.items())[2:])}
         result["execution"] = {}
         for name, cmds in runs.items():
             seen = execute(cmds, seed, cfg.progress, f"{tag} execute {name}", s.data.motor_names)
@@ -283,9 +298,23 @@ def evaluate_seed(s: Samples, paths: dict, seed: int, det: LandmarkDetector, cfg
 
 def _load_kind(load_checkpoint, path, role: str, device: str):
     loaded = load_checkpoint(path, device)
-    if loaded.kind != CHECKPOINT_ROLES[role]:
-        raise ValueError(f"{path}: holds a {loaded.kind} model, the {role} role needs {CHECKPOINT_ROLES[role]}")
+    kind = {**CHECKPOINT_ROLES, **OPTIONAL_ROLES}[role]
+    if loaded.kind != kind:
+        raise ValueError(f"{path}: holds a {loaded.kind} model, the {role} role needs {kind}")
     return loaded
+
+
+def _check_trained_on(inverse, generator) -> None:
+    """An inverse model trained on G's images must have been trained on this seed's G."""
+    import hashlib
+
+    from eva.learning.predict import check_compatible
+    check_compatible(generator, inverse)
+    source = inverse.meta.get("trained_on") or {}
+    digest = hashlib.sha1(Path(generator.path).read_bytes()).hexdigest()[:12]
+    if source.get("sha1") != digest:
+        raise ValueError(f"{inverse.path} was trained on the images of {source.get('generator') or 'no generator'}, "
+                         f"not of {generator.path} (eva train inverse --on-generated that checkpoint)")
 
 
 def execute(commands, seed: int, progress: bool = False, desc: str = "execute",

@@ -140,7 +140,8 @@ def _write_logs(out: Path, history: list[dict], summary: dict) -> None:
 
 
 def train(kind: str, data_path, out_dir, model_cfg, train_cfg: TrainConfig, *, preset: str = "custom",
-          cache_dir=None, progress: bool = True, log=print, time_limit_s: float | None = None) -> dict:
+          cache_dir=None, progress: bool = True, log=print, time_limit_s: float | None = None,
+          on_generated=None) -> dict:
     """Trains one model (or resumes it) and returns the run summary (also in log.json).
 
     Args:
@@ -156,6 +157,9 @@ def train(kind: str, data_path, out_dir, model_cfg, train_cfg: TrainConfig, *, p
         time_limit_s: Stop at the first optimiser step after this many seconds of this call
             (the epoch in progress ends there), validate, and finish as usual (best.pt, test
             metrics, ``stopped: "time limit"``); running again continues with the next epoch.
+        on_generated: Inverse models only: a generator checkpoint. F then trains (and is
+            validated and tested) on G's images of each sample's landmarks instead of the
+            camera images: what F sees in the two-stage pipeline.
     """
     if time_limit_s is not None and not time_limit_s >= 0:
         raise ValueError(f"time_limit_s: must be >= 0 seconds, got {time_limit_s!r}")
@@ -172,6 +176,14 @@ def train(kind: str, data_path, out_dir, model_cfg, train_cfg: TrainConfig, *, p
     resumed = _resume(out, kind, model_cfg, train_cfg)
     data = BabblingData.open(data_path, cache_dir, progress=progress)
     prep = prepare(data, kind, model_cfg, train_cfg.crop_margin, progress)
+    source = None
+    if on_generated is not None:
+        if kind != "inverse":
+            raise ValueError(f"on_generated trains an inverse model on G's images, not a {kind}")
+        prep, source = _on_generated(prep, data, on_generated, progress)
+    if resumed is not None and resumed.meta.get("trained_on") != source:
+        raise ValueError(f"{out} was trained on {resumed.meta.get('trained_on') or 'camera images'}, "
+                         f"not {source or 'camera images'}; use another --out")
     if resumed is not None and resumed.meta["crop"] != prep.crop.to_dict():
         raise ValueError(f"{out} was trained on data with another face crop ({resumed.meta['crop']}); "
                          "use another --out")
@@ -205,7 +217,8 @@ def train(kind: str, data_path, out_dir, model_cfg, train_cfg: TrainConfig, *, p
                                                                  if resumed is not None else ""))
     if kind == "generator":
         summary["val_static_mse"] = _static_mse(prep)  # copying I_s: the baseline G must beat
-    meta_fixed = {"preset": preset, "params": num_params(model)}
+    meta_fixed = {"preset": preset, "params": num_params(model), "trained_on": source}
+    summary["trained_on"] = source
     stopped = False
     for epoch in range(state["epoch"], n_epochs):
         t0 = time.perf_counter()
@@ -271,6 +284,48 @@ def _run_epoch(model, opt, prep: Prepared, perm: np.ndarray, state: dict, total:
             break
     bar.close()
     return losses
+
+
+def _on_generated(prep: Prepared, data: BabblingData, generator_path, progress: bool):
+    """``prep`` with every image replaced by G's image of its landmarks (cached beside the data)."""
+    import dataclasses
+    import hashlib
+
+    from eva.learning.predict import generate
+
+    gen = load_checkpoint(generator_path, "cpu")
+    if gen.kind != "generator":
+        raise ValueError(f"{gen.path} holds a {gen.kind} model, not a generator")
+    if gen.meta["crop"] != prep.crop.to_dict():
+        raise ValueError(f"generator {gen.path} makes {gen.meta['crop']} images; this inverse model is trained "
+                         f"on {prep.crop.to_dict()} (same image size and crop margin needed)")
+    digest = hashlib.sha1(Path(gen.path).read_bytes()).hexdigest()[:12]
+    cache = data.cache_dir / f"generated_{data.fingerprint()}_{digest}.npy"
+    n, (w, h) = len(prep.images), prep.crop.size
+    images = None
+    if cache.exists():
+        images = np.load(cache, mmap_mode="r")
+        if images.shape != (n, h, w, 3):
+            images = None
+    if images is None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npy")
+        out = np.lib.format.open_memmap(tmp, "w+", np.uint8, (n, h, w, 3))
+        has_face = np.asarray(data.face_found, bool)
+        for s in tqdm(range(0, n, 256), desc="G's images", disable=not progress, file=sys.stderr, unit="chunk"):
+            idx = np.arange(s, min(s + 256, n))
+            out[idx] = prep.static  # no face: G has no input; such samples are dropped below
+            face = idx[has_face[idx]]
+            if len(face):
+                out[face] = generate(gen, prep.l53[face], prep.conf53[face])
+        out.flush()
+        del out
+        os.replace(tmp, cache)
+        images = np.load(cache, mmap_mode="r")
+    splits = {name: data.split(name, face_only=True) for name in prep.splits}
+    dropped = {name: len(data.splits[name]) - len(idx) for name, idx in splits.items()}
+    source = {"generator": str(Path(gen.path).resolve()), "sha1": digest}
+    return dataclasses.replace(prep, images=images, splits=splits, dropped=dropped), source
 
 
 def _static_mse(prep: Prepared) -> float:
