@@ -176,3 +176,24 @@ def test_generator_int8_parameter_picks_the_quantized_onnx_model(context):
     assert isinstance(fp32, OnnxModule) and isinstance(int8, OnnxModule)
     assert int8.int8 and not fp32.int8
     assert not isinstance(configured(runtime="torch", int8=True), OnnxModule)  # int8 needs onnxruntime: fp32 torch
+
+
+def test_inverse_role_picks_f_trained_on_g_when_shipped(context, tmp_path):
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    def configure(**params):
+        node = InverseNode(context=context, parameter_overrides=[
+            Parameter("autostart", value=False), *(Parameter(k, value=v) for k, v in params.items())])
+        ok = node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        path = node.loaded.path if ok else None
+        node.destroy_node()
+        return path
+
+    assert Path(configure()).parts[-3:] == ("inverse-on-generated", "seed0", "best.pt")  # auto, shipped
+    assert Path(configure(role="inverse")).parts[-3:] == ("inverse", "seed0", "best.pt")  # the paper's F
+    assert configure(role="nonsense") is None  # refused at configure, named in the log
+    mine = tmp_path / "ck"  # a layout without the role: auto falls back to the paper's F
+    (mine / "inverse" / "seed0").mkdir(parents=True)
+    import shutil
+    shutil.copy(ROOT / "checkpoints" / "sim" / "inverse" / "seed0" / "best.pt", mine / "inverse" / "seed0")
+    assert Path(configure(checkpoints=str(mine))).parts[-3:] == ("inverse", "seed0", "best.pt")

@@ -35,7 +35,8 @@ def graph_args(args, source: str, bag: Path) -> dict:
     from eva.ros.graphs import MIMIC_ARGS
 
     values = dict(MIMIC_ARGS, camera=source, record=str(bag), seed=str(args.seed), mode=args.mode,
-                  continuous=str(not args.discrete).lower(), device=args.device, use_sim="true")
+                  continuous=str(not args.discrete).lower(), device=args.device, use_sim="true",
+                  inverse_role=args.inverse_role)
     if args.checkpoints:
         values["checkpoints"] = str(Path(args.checkpoints).resolve())
     return values

@@ -21,6 +21,8 @@ def add_pipeline_arguments(p) -> None:
                    help="normalizer: paper min-max ranges or displacement from the user's neutral (default: minmax)")
     p.add_argument("--human-ranges", help="calibrated human ranges (.npz); default: adaptive")
     p.add_argument("--discrete", action="store_true", help="argmax levels (paper) instead of expected levels")
+    p.add_argument("--inverse-role", choices=("auto", "inverse", "inverse-on-generated"), default="auto",
+                   help="F trained on G's images (auto: when the checkpoints have it) or the paper's F (inverse)")
 
 
 def add_arguments(p) -> None:
@@ -54,7 +56,7 @@ def run(args) -> int:
     from eva.learning.mimic_eval import run_mimic, summarize
     from eva.perception.sources import iter_frames
 
-    models = MimicModels.load(args.checkpoints, args.seed, args.device)
+    models = MimicModels.load(args.checkpoints, args.seed, args.device, role=args.inverse_role)
     frames = iter_frames(args.input, args.max_frames)
     result = run_mimic(frames, models, input_fps(args.input), NormalizerConfig(mode=args.mode),
                        continuous=not args.discrete, seed=args.seed, progress=not args.no_progress,

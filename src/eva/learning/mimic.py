@@ -35,6 +35,24 @@ def checkpoint_path(checkpoints, role: str, seed: int = 0, explicit: str | None 
     return Path(checkpoints or DEFAULT_CHECKPOINTS) / CHECKPOINT_LAYOUT.format(role=role, seed=seed)
 
 
+INVERSE_ROLES = ("auto", "inverse", "inverse-on-generated")
+
+
+def inverse_role(checkpoints, seed: int = 0, choice: str = "auto") -> str:
+    """Which inverse model the pipeline runs: F trained on G's images when the layout has it ("auto").
+
+    ``inverse`` is the paper's F (trained on camera images); ``inverse-on-generated``
+    is F trained on its seed's G images (``eva train inverse --on-generated``), what
+    F sees in the pipeline (README: GM IM 74 -> 81 %).
+    """
+    if choice not in INVERSE_ROLES:
+        raise ValueError(f"inverse role must be one of {INVERSE_ROLES}, got {choice!r}")
+    if choice != "auto":
+        return choice
+    on_g = checkpoint_path(checkpoints, "inverse-on-generated", seed)
+    return "inverse-on-generated" if on_g.is_file() else "inverse"
+
+
 def robot_ranges(generator: Loaded) -> tuple[np.ndarray, np.ndarray]:
     """The generator's robot landmark ranges (R_min, R_max), each (53, 2) model px."""
     lo, hi = np.asarray(generator.meta["landmark_ranges"], np.float32)
@@ -93,8 +111,8 @@ class MimicModels:
 
     @classmethod
     def load(cls, checkpoints=None, seed: int = 0, device: str = "auto", generator: str | None = None,
-             inverse: str | None = None) -> "MimicModels":
-        """Loads ``generator/seed<k>`` and ``inverse/seed<k>`` (or explicit files).
+             inverse: str | None = None, role: str = "auto") -> "MimicModels":
+        """Loads ``generator/seed<k>`` and the inverse model of ``role`` (`inverse_role`) for seed k, or explicit files.
 
         Raises:
             CheckpointError: a file is missing or corrupt (named).
@@ -102,7 +120,7 @@ class MimicModels:
         """
         dev = resolve_device(device)
         g = load_checkpoint(checkpoint_path(checkpoints, "generator", seed, generator), dev)
-        f = load_checkpoint(checkpoint_path(checkpoints, "inverse", seed, inverse), dev)
+        f = load_checkpoint(checkpoint_path(checkpoints, inverse_role(checkpoints, seed, role), seed, inverse), dev)
         for loaded, kind in ((g, "generator"), (f, "inverse")):
             if loaded.kind != kind:
                 raise ValueError(f"{loaded.path}: holds a {loaded.kind} model where a {kind} is needed")

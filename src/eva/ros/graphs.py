@@ -53,6 +53,7 @@ MIMIC_ARGS = {
     "int8": "true",           # generator: 8-bit ONNX Runtime model on the CPU (false: fp32)
     "mode": "minmax",         # normalizer: minmax (paper) or neutral
     "continuous": "true",     # inverse: expected level (true) or argmax (paper)
+    "inverse_role": "auto",   # inverse: auto (F trained on G's images if shipped), inverse, inverse-on-generated
     "use_sim": "true",        # run the simulated face (no robot attached)
     "sim_width": "240",       # simulated robot camera px (the shipped models' source size)
     "sim_height": "160",
@@ -72,7 +73,8 @@ MIMIC_GRAPH = (
     NodeSpec("generator", "generator", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "device": "$(device)",
                                         "runtime": "$(runtime)", "int8": "$(int8)"}),
     NodeSpec("inverse", "inverse", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "device": "$(device)",
-                                    "runtime": "$(runtime)", "continuous": "$(continuous)"}),
+                                    "runtime": "$(runtime)", "continuous": "$(continuous)",
+                                    "role": "$(inverse_role)"}),
     NodeSpec("sim_face", "sim_face", {"capture": "continuous", "rate_hz": 30.0, "reliable": False,
                                       "width": "$(sim_width)", "height": "$(sim_height)"}, condition="use_sim"),
     NodeSpec("recorder", "recorder", {"out": "$(record)", "topics": "mimic"}, condition="record"),

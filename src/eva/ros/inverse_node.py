@@ -24,10 +24,15 @@ class InverseNode(ModelNode):
     def __init__(self, name: str = "inverse", **kwargs):
         super().__init__(name, **kwargs)
         self.param("continuous", True, "expected level (true) or the most likely level per motor (paper)")
+        self.param("role", "auto", "auto (F trained on G's images when the checkpoints have it), inverse (the "
+                                   "paper's F, trained on camera images) or inverse-on-generated")
         self.pub = self.create_lifecycle_publisher(JointState, "motor_commands", command_qos())
 
     def load(self):
-        return self.load_kind("inverse")
+        from eva.learning.mimic import inverse_role
+        p = self.get_parameter
+        role = inverse_role(p("checkpoints").value or None, int(p("seed").value), p("role").value)
+        return self.load_kind(role, kind="inverse")
 
     def connect(self) -> None:
         self.sub = self.create_subscription(Image, "self_image", self._on_image, sensor_qos())

@@ -108,14 +108,15 @@ class ModelNode(LifecycleNode):
         return checkpoint_path(p("checkpoints").value or None, role, int(p("seed").value),
                                p("checkpoint").value or None)
 
-    def load_kind(self, role: str, device: str | None = None):
-        """Loads this node's checkpoint for ``role`` and checks it holds that kind of model."""
+    def load_kind(self, role: str, device: str | None = None, kind: str | None = None):
+        """Loads this node's checkpoint for ``role`` and checks it holds ``kind`` (default: the role's name)."""
         from eva.learning.checkpoint import load_checkpoint
         from eva.learning.mimic import resolve_device
+        kind = kind or role
         loaded = load_checkpoint(self.checkpoint_file(role),
                                  device or resolve_device(self.get_parameter("device").value))
-        if loaded.kind != role:
-            raise ValueError(f"{loaded.path} holds a {loaded.kind} model; the {self.stage} node needs a {role}")
+        if loaded.kind != kind:
+            raise ValueError(f"{loaded.path} holds a {loaded.kind} model; the {self.stage} node needs a {kind}")
         return loaded
 
     def load(self):
