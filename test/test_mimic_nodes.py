@@ -178,6 +178,25 @@ def test_generator_int8_parameter_picks_the_quantized_onnx_model(context):
     assert not isinstance(configured(runtime="torch", int8=True), OnnxModule)  # int8 needs onnxruntime: fp32 torch
 
 
+def test_generator_without_quantization_tools_runs_fp32(context, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    import eva.learning.runtime as runtime
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    real = runtime.use_onnxruntime
+
+    def no_onnx(loaded, threads=1, int8=False):
+        if int8:
+            raise ImportError("No module named 'onnx'")
+        return real(loaded, threads)
+
+    monkeypatch.setattr(runtime, "use_onnxruntime", no_onnx)
+    node = GeneratorNode(context=context, parameter_overrides=[Parameter("autostart", value=False)])
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS  # int8 by default, yet it still runs
+    assert isinstance(node.loaded.model, runtime.OnnxModule) and not node.loaded.model.int8
+    node.destroy_node()
+
+
 def test_inverse_role_picks_f_trained_on_g_when_shipped(context, tmp_path):
     from rclpy.lifecycle import TransitionCallbackReturn
 

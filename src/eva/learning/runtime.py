@@ -76,7 +76,8 @@ def calibration_inputs(loaded: Loaded, n: int = 64, seed: int = 0) -> list[dict]
         raise ValueError(f"int8 calibration is made for generators, not a {loaded.kind} checkpoint")
     rng = np.random.default_rng(seed)
     lo, hi = (np.asarray(r, np.float32) for r in loaded.meta["landmark_ranges"])
-    neutral = np.asarray(loaded.meta["static_landmarks"], np.float32)
+    neutral = (np.asarray(loaded.meta["static_landmarks"], np.float32)[:, :2] if "static_landmarks" in loaded.meta
+               else (lo + hi) / 2)  # checkpoints from before the neutral was stored
     far = rng.uniform(lo, hi, size=(n, *lo.shape)).astype(np.float32)
     l53 = neutral + rng.uniform(0, 1, size=(n, 1, 1)).astype(np.float32) * (far - neutral)
     size = tuple(loaded.meta["crop"]["size"])

@@ -181,7 +181,7 @@ def train(kind: str, data_path, out_dir, model_cfg, train_cfg: TrainConfig, *, p
         if kind != "inverse":
             raise ValueError(f"on_generated trains an inverse model on G's images, not a {kind}")
         prep, source = _on_generated(prep, data, on_generated, progress)
-    if resumed is not None and resumed.meta.get("trained_on") != source:
+    if resumed is not None and (resumed.meta.get("trained_on") or {}).get("sha1") != (source or {}).get("sha1"):
         raise ValueError(f"{out} was trained on {resumed.meta.get('trained_on') or 'camera images'}, "
                          f"not {source or 'camera images'}; use another --out")
     if resumed is not None and resumed.meta["crop"] != prep.crop.to_dict():

@@ -56,8 +56,16 @@ class ModelNode(LifecycleNode):
             runtime = self._runtime() if self.runs_model else "meta only"
             if runtime == "onnxruntime":
                 from eva.learning.runtime import use_onnxruntime
-                use_onnxruntime(self.loaded, max(threads, 1), int8=self.int8())
-                runtime += " int8" if self.int8() else ""
+                int8 = self.int8()
+                if int8:
+                    try:
+                        use_onnxruntime(self.loaded, max(threads, 1), int8=True)
+                    except ImportError as err:  # onnxruntime's quantization tools need the onnx package
+                        self.get_logger().warning(f"{self.stage}: cannot quantize ({err}); running fp32")
+                        int8 = False
+                if not int8:
+                    use_onnxruntime(self.loaded, max(threads, 1))
+                runtime += " int8" if int8 else ""
             elif self.int8():
                 self.get_logger().info(f"{self.stage}: int8 applies to ONNX Runtime on the CPU; running {runtime} fp32")
         except (CheckpointError, ValueError, FileNotFoundError, ImportError) as err:
