@@ -62,6 +62,12 @@ def git_revision() -> str:
         return "unknown"
 
 
+def file_digest(path) -> str:
+    """Short SHA-1 of a checkpoint file: which exact model another was made from."""
+    import hashlib
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
+
+
 def _to_storable(meta: dict) -> dict:
     """numpy arrays -> tensors (weights_only loading accepts tensors, not numpy)."""
     return {k: torch.from_numpy(np.array(v, copy=True)) if isinstance(v, np.ndarray) else v for k, v in meta.items()}

@@ -237,17 +237,25 @@ class BabblingData:
         """All images cropped to the model size: (N, H, W, 3) uint8, cached once per crop and size."""
         x0, y0, x1, y1 = crop.box
         name = f"images_{self.fingerprint()}_{x0}_{y0}_{x1}_{y1}_{crop.size[0]}x{crop.size[1]}.npy"
-        path = self.cache_dir / name
+        return self.cached_images(name, crop.size, lambda a, b: crop.image(np.asarray(self.images[a:b])),
+                                  f"crop+resize to {crop.size[0]}x{crop.size[1]}", progress, chunk)
+
+    def cached_images(self, name: str, size, make, desc: str, progress: bool = True, chunk: int = 512) -> np.ndarray:
+        """(N, H, W, 3) uint8 images of every sample, kept in the cache as ``name``.
+
+        Made once, ``chunk`` samples at a time by ``make(start, stop)``, into a temporary
+        file that replaces ``name`` only when complete; later calls memory-map it.
+        """
+        path, shape = self.cache_dir / name, (len(self), size[1], size[0], 3)
         if path.is_file():
             arr = np.load(path, mmap_mode="r")
-            if arr.shape == (len(self), crop.size[1], crop.size[0], 3):
+            if arr.shape == shape:
                 return arr
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-        out = np.lib.format.open_memmap(tmp, "w+", np.uint8, (len(self), crop.size[1], crop.size[0], 3))
-        for start in tqdm(range(0, len(self), chunk), disable=not progress, unit="chunk",
-                          desc=f"crop+resize to {crop.size[0]}x{crop.size[1]}"):
-            out[start:start + chunk] = crop.image(np.asarray(self.images[start:start + chunk]))
+        out = np.lib.format.open_memmap(tmp, "w+", np.uint8, shape)
+        for start in tqdm(range(0, len(self), chunk), disable=not progress, unit="chunk", desc=desc):
+            out[start:start + chunk] = make(start, min(start + chunk, len(self)))
         out.flush()
         del out
         os.replace(tmp, path)

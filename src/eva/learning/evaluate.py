@@ -285,10 +285,10 @@ def evaluate_seed(s: Samples, paths: dict, seed: int, det: LandmarkDetector, cfg
     result = {"table1": t1, "table2": t2, "table3": {name: _commands_row(preds[name], true_cmd) for name in rows}}
 
     if cfg.execution:  # Fig. 6: run the commands on the face, compare what the camera sees with the target
-        runs = {"GM IM": preds["GM IM"], "GM IM (expected)": preds["GM IM (expected)"],
-                "Random": random_commands(len(s.idx), true_cmd.shape[1], seed), "True command": true_cmd}
+        runs = {"GM IM": preds["GM IM"], "GM IM (expected)": preds["GM IM (expected)"]}
         if ON_G_EXPECTED in preds:
-            runs = {**dict(list(runs.items())[:2]), ON_G_EXPECTED: preds[ON_G_EXPECTED], **dict(list(runs.items())[2:])}
+            runs[ON_G_EXPECTED] = preds[ON_G_EXPECTED]
+        runs.update({"Random": random_commands(len(s.idx), true_cmd.shape[1], seed), "True command": true_cmd})
         result["execution"] = {}
         for name, cmds in runs.items():
             seen = execute(cmds, seed, cfg.progress, f"{tag} execute {name}", s.data.motor_names)
@@ -306,13 +306,11 @@ def _load_kind(load_checkpoint, path, role: str, device: str):
 
 def _check_trained_on(inverse, generator) -> None:
     """An inverse model trained on G's images must have been trained on this seed's G."""
-    import hashlib
-
+    from eva.learning.checkpoint import file_digest
     from eva.learning.predict import check_compatible
     check_compatible(generator, inverse)
     source = inverse.meta.get("trained_on") or {}
-    digest = hashlib.sha1(Path(generator.path).read_bytes()).hexdigest()[:12]
-    if source.get("sha1") != digest:
+    if source.get("sha1") != file_digest(generator.path):
         raise ValueError(f"{inverse.path} was trained on the images of {source.get('generator') or 'no generator'}, "
                          f"not of {generator.path} (eva train inverse --on-generated that checkpoint)")
 

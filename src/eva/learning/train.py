@@ -289,8 +289,8 @@ def _run_epoch(model, opt, prep: Prepared, perm: np.ndarray, state: dict, total:
 def _on_generated(prep: Prepared, data: BabblingData, generator_path, progress: bool):
     """``prep`` with every image replaced by G's image of its landmarks (cached beside the data)."""
     import dataclasses
-    import hashlib
 
+    from eva.learning.checkpoint import file_digest
     from eva.learning.predict import generate
 
     gen = load_checkpoint(generator_path, "cpu")
@@ -299,29 +299,18 @@ def _on_generated(prep: Prepared, data: BabblingData, generator_path, progress: 
     if gen.meta["crop"] != prep.crop.to_dict():
         raise ValueError(f"generator {gen.path} makes {gen.meta['crop']} images; this inverse model is trained "
                          f"on {prep.crop.to_dict()} (same image size and crop margin needed)")
-    digest = hashlib.sha1(Path(gen.path).read_bytes()).hexdigest()[:12]
-    cache = data.cache_dir / f"generated_{data.fingerprint()}_{digest}.npy"
-    n, (w, h) = len(prep.images), prep.crop.size
-    images = None
-    if cache.exists():
-        images = np.load(cache, mmap_mode="r")
-        if images.shape != (n, h, w, 3):
-            images = None
-    if images is None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npy")
-        out = np.lib.format.open_memmap(tmp, "w+", np.uint8, (n, h, w, 3))
-        has_face = np.asarray(data.face_found, bool)
-        for s in tqdm(range(0, n, 256), desc="G's images", disable=not progress, file=sys.stderr, unit="chunk"):
-            idx = np.arange(s, min(s + 256, n))
-            out[idx] = prep.static  # no face: G has no input; such samples are dropped below
-            face = idx[has_face[idx]]
-            if len(face):
-                out[face] = generate(gen, prep.l53[face], prep.conf53[face])
-        out.flush()
-        del out
-        os.replace(tmp, cache)
-        images = np.load(cache, mmap_mode="r")
+    digest = file_digest(gen.path)
+    has_face = np.asarray(data.face_found, bool)
+
+    def make(start: int, stop: int) -> np.ndarray:
+        out = np.repeat(prep.static[None], stop - start, axis=0)  # no face: G has no input (dropped below)
+        face = np.arange(start, stop)[has_face[start:stop]]
+        if len(face):
+            out[face - start] = generate(gen, prep.l53[face], prep.conf53[face])
+        return out
+
+    images = data.cached_images(f"generated_{data.fingerprint()}_{digest}.npy", prep.crop.size, make,
+                                "G's images", progress)
     splits = {name: data.split(name, face_only=True) for name in prep.splits}
     dropped = {name: len(data.splits[name]) - len(idx) for name, idx in splits.items()}
     source = {"generator": str(Path(gen.path).resolve()), "sha1": digest}

@@ -57,13 +57,14 @@ class ModelNode(LifecycleNode):
             if runtime == "onnxruntime":
                 from eva.learning.runtime import use_onnxruntime
                 int8 = self.int8()
-                if int8:
-                    try:
-                        use_onnxruntime(self.loaded, max(threads, 1), int8=True)
-                    except ImportError as err:  # onnxruntime's quantization tools need the onnx package
-                        self.get_logger().warning(f"{self.stage}: cannot quantize ({err}); running fp32")
-                        int8 = False
-                if not int8:
+                try:
+                    use_onnxruntime(self.loaded, max(threads, 1), int8=int8)
+                except ImportError as err:
+                    if not int8:
+                        raise
+                    # onnxruntime's quantization tools need the onnx package: run fp32 instead
+                    self.get_logger().warning(f"{self.stage}: cannot quantize ({err}); running fp32")
+                    int8 = False
                     use_onnxruntime(self.loaded, max(threads, 1))
                 runtime += " int8" if int8 else ""
             elif self.int8():
