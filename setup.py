@@ -23,7 +23,7 @@ setup(
     install_requires=["setuptools"],
     zip_safe=True,
     maintainer="eva developers",
-    maintainer_email="eva@localhost",
+    maintainer_email="eva-maintainers@example.org",
     description="Self-supervised facial mimicry for animatronic robot faces (Eva 2.0) on ROS 2.",
     license="Apache-2.0",
     python_requires=">=3.10",

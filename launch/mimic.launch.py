@@ -2,11 +2,11 @@
 
 camera -> landmarks -> normalizer -> generator -> inverse -> motor_commands (-> sim_face
 when use_sim). Reads the same graph description as `eva launch mimic`
-(eva.ros.graphs.MIMIC_GRAPH); `ros2 launch eva mimic.launch.py --show-args` lists the arguments.
+(eva.ros.graphs.GRAPHS["mimic"]); `ros2 launch eva mimic.launch.py --show-args` lists the arguments.
 """
-from eva.ros.graphs import MIMIC_ARGS, MIMIC_GRAPH
+from eva.ros.graphs import GRAPHS
 from eva.ros.launch_support import launch_description
 
 
 def generate_launch_description():
-    return launch_description(MIMIC_GRAPH, MIMIC_ARGS)
+    return launch_description(GRAPHS["mimic"])

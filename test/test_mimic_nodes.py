@@ -1,6 +1,4 @@
-"""The mimicry model nodes in-process over DDS (shipped checkpoints), their YAML, and the launch files."""
-import sys
-import types
+"""The mimicry model nodes in-process over DDS (shipped checkpoints) and their YAML."""
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,7 +14,6 @@ from sensor_msgs.msg import JointState, PointCloud2
 from eva.core.normalize import NormalizerConfig
 from eva.ros.convert import landmarks_to_cloud, time_to_ns
 from eva.ros.generator_node import GeneratorNode
-from eva.ros.graphs import MIMIC_ARGS, MIMIC_GRAPH, resolve
 from eva.ros.inverse_node import InverseNode
 from eva.ros.normalizer_node import NormalizerNode
 from rosutil import spin_until
@@ -109,53 +106,6 @@ def test_mimic_yaml_mirrors_the_declared_parameters(context):
         assert config[f"/eva/{name}"]["ros__parameters"] == declared, name
         node.destroy_node()
     assert set(asdict(NormalizerConfig())) <= set(config["/eva/normalizer"]["ros__parameters"])
-
-
-def _fake_launch_modules(monkeypatch):
-    """Minimal stand-ins for launch/launch_ros (not installable here) that record what a launch file builds."""
-    class Node:
-        def __init__(self, **kw):
-            self.kw = kw
-
-    class DeclareLaunchArgument:
-        def __init__(self, name, default_value):
-            self.name, self.default_value = name, default_value
-
-    class OpaqueFunction:
-        def __init__(self, function):
-            self.function = function
-
-    class LaunchConfiguration:
-        def __init__(self, name):
-            self.name = name
-
-        def perform(self, context):
-            return context[self.name]
-
-    mods = {"launch": types.SimpleNamespace(LaunchDescription=list),
-            "launch.actions": types.SimpleNamespace(DeclareLaunchArgument=DeclareLaunchArgument,
-                                                    OpaqueFunction=OpaqueFunction),
-            "launch.substitutions": types.SimpleNamespace(LaunchConfiguration=LaunchConfiguration),
-            "launch_ros": types.SimpleNamespace(), "launch_ros.actions": types.SimpleNamespace(Node=Node)}
-    for name, mod in mods.items():
-        monkeypatch.setitem(sys.modules, name, mod)
-
-
-def test_mimic_launch_file_starts_the_graph_description(monkeypatch):
-    import runpy
-    _fake_launch_modules(monkeypatch)
-    ld = runpy.run_path(str(ROOT / "launch" / "mimic.launch.py"))["generate_launch_description"]()
-    declared = {a.name: a.default_value for a in ld[:-1]}
-    assert declared == MIMIC_ARGS
-    args = dict(MIMIC_ARGS, camera="clip.mp4", use_sim="false", params_file="/tmp/p.yaml")
-    nodes = ld[-1].function(args)
-    expected = resolve(MIMIC_GRAPH, args)
-    assert [n.kw["name"] for n in nodes] == [s.name for s in expected]
-    assert "sim_face" not in [n.kw["name"] for n in nodes] and "recorder" not in [n.kw["name"] for n in nodes]
-    for node, spec in zip(nodes, expected):
-        assert node.kw["executable"] == spec.executable and node.kw["namespace"] == "eva"
-        assert node.kw["parameters"] == [spec.parameters, "/tmp/p.yaml"]  # the user's file wins
-    assert nodes[0].kw["parameters"][0]["source"] == "clip.mp4"
 
 
 def test_generator_int8_parameter_picks_the_quantized_onnx_model(context):

@@ -1,7 +1,8 @@
 """Start a node graph as one process per node, like ros2 launch: eva launch mimic camera:=webcam:0.
 
 Arguments take ros2 launch's ``name:=value`` form; ``--show-args`` lists a
-graph's arguments and defaults. Each node's output lines are prefixed with its
+graph's arguments with their descriptions and defaults (the same text as
+``ros2 launch eva <graph>.launch.py --show-args``). Each node's output lines are prefixed with its
 name. Ctrl-C (or SIGTERM) stops every node cleanly and exits 130; a node that
 dies stops the rest and the run exits 1 naming it. ``babble`` ends by itself
 once the babbler has captured its steps, and prints what the bag holds;
@@ -13,11 +14,18 @@ from __future__ import annotations
 
 
 def _graphs() -> dict:
-    """graph name -> (node specs, launch argument defaults, until node)."""
-    from eva.ros.graphs import BABBLE_ARGS, BABBLE_GRAPH, MIMIC_ARGS, MIMIC_GRAPH, SERVO_ARGS, SERVO_GRAPH
+    """graph name -> :class:`eva.ros.graphs.Graph` (nodes, described arguments, source node)."""
+    from eva.ros.graphs import GRAPHS
 
-    return {"babble": (BABBLE_GRAPH, BABBLE_ARGS, "babbler"), "mimic": (MIMIC_GRAPH, MIMIC_ARGS, "camera"),
-            "servo_bridge": (SERVO_GRAPH, SERVO_ARGS, None)}
+    return GRAPHS
+
+
+def show_args(graph) -> str:
+    """The graph's launch arguments with descriptions and defaults, as ``ros2 launch --show-args`` lists them."""
+    lines = ["Arguments (pass arguments as '<name>:=<value>'):"]
+    for name, arg in graph.args.items():
+        lines += ["", f"    '{name}':", f"        {arg.description}", f"        (default: '{arg.default}')"]
+    return "\n".join(lines)
 
 
 def add_arguments(p) -> None:
@@ -57,13 +65,12 @@ def run(args) -> int:
     from eva.ros.graphs import resolve
     from eva.ros.runner import run_graph
 
-    graph, defaults, until = _graphs()[args.graph]
+    graph = _graphs()[args.graph]
     if args.show_args:
-        for name, default in defaults.items():
-            print(f"{name}:={default}")
+        print(show_args(graph))
         return 0
-    values = parse_launch_args(args.launch_args, defaults, args.graph)
-    result = run_graph(resolve(graph, values), until=until, stop_timeout_s=args.stop_timeout)
+    values = parse_launch_args(args.launch_args, graph.defaults(), args.graph)
+    result = run_graph(resolve(graph.nodes, values), until=graph.source, stop_timeout_s=args.stop_timeout)
     if result.failed:
         print(f"eva launch {args.graph}: failed: {', '.join(result.failed)} "
               f"(exit codes: {', '.join(f'{k} {v}' for k, v in result.returncodes.items())})")

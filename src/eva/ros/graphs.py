@@ -1,6 +1,8 @@
 """One description of each node graph, read by the launch files and by the pip-environment runner.
 
-A graph is a list of :class:`NodeSpec`; parameter values may name launch
+A :class:`Graph` holds its nodes (:class:`NodeSpec`), its launch arguments with
+their defaults and descriptions (:class:`LaunchArg`), and its source node, whose
+end ends the graph. Node parameter values may name launch
 arguments as ``"$(arg)"`` strings, resolved by :func:`resolve`. A node with a
 ``condition`` runs only when that argument is true (or, for a non-boolean
 argument, not empty/"none"); ``"arg==value"`` runs it only for that value. A ``params_file`` argument, when given, is a ROS
@@ -22,9 +24,48 @@ class NodeSpec:
     params_files: tuple[str, ...] = ()    # user params files, applied after ``parameters``
 
 
-# Launch arguments of the babbling graph and their defaults.
-BABBLE_ARGS = {"out": "babble_bag", "steps": "16000", "seed": "0", "resume": "false", "noise": "true",
-               "width": "0", "height": "0"}  # image size 0 = config/sim_face.yaml (480x320)
+@dataclass(frozen=True)
+class LaunchArg:
+    """A launch argument: its default (a string, as on a command line) and what it does."""
+
+    default: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A node graph with its launch arguments and the node whose end ends the graph.
+
+    ``source`` is the node the rest of the graph consumes (the camera for mimicry,
+    the babbler for babbling): when it exits 0 the graph is done. Any other node
+    that exits while the graph runs stops it as a failure naming that node.
+    ``None``: the graph runs until it is stopped.
+    """
+
+    name: str
+    nodes: tuple[NodeSpec, ...]
+    args: dict[str, LaunchArg]
+    source: str | None = None
+
+    def __post_init__(self):
+        names = [n.name for n in self.nodes]
+        if self.source is not None and self.source not in names:
+            raise ValueError(f"graph {self.name}: source node {self.source!r} is not one of {names}")
+
+    def defaults(self) -> dict[str, str]:
+        """Launch argument name -> default value."""
+        return {k: a.default for k, a in self.args.items()}
+
+
+BABBLE_LAUNCH_ARGS = {
+    "out": LaunchArg("babble_bag", "bag directory the babbling run is recorded to"),
+    "steps": LaunchArg("16000", "babbling steps to capture (the paper: 16,000)"),
+    "seed": LaunchArg("0", "seed of the command sequence and of the simulated camera noise"),
+    "resume": LaunchArg("false", "true: continue an existing bag at its next step (false: refuse an existing bag)"),
+    "noise": LaunchArg("true", "simulated camera noise and light jitter (false: exact renders)"),
+    "width": LaunchArg("0", "robot camera image width, px (0 = config/sim_face.yaml, 480)"),
+    "height": LaunchArg("0", "robot camera image height, px (0 = config/sim_face.yaml, 320)"),
+}
 
 BABBLE_GRAPH = (
     NodeSpec("recorder", "recorder", {"out": "$(out)", "resume": "$(resume)", "split_seconds": 1.0}),
@@ -38,29 +79,29 @@ BABBLE_GRAPH = (
                                     "resume": "$(resume)"}),
 )
 
-
-# Launch arguments of the mimicry graph and their defaults.
-MIMIC_ARGS = {
-    "camera": "webcam:0",     # webcam[:N], /dev/videoN, realsense[:SERIAL], a video file or an image folder
-    "realtime": "true",       # files: play at their own frame rate (false: as fast as the graph takes them)
-    "loop": "false",          # files: start over at the end
-    "fps": "0",               # camera frames/s (0 = the source's own)
-    "max_frames": "0",        # the camera ends after this many frames (0 = no limit)
-    "checkpoints": "",        # <role>/seed<k>/best.pt layout; empty = the shipped sim checkpoints
-    "seed": "0",              # which seed's generator and inverse model
-    "device": "auto",         # auto (GPU when present), cpu, cuda
-    "runtime": "auto",        # generator/inverse: auto (ONNX Runtime on CPU), torch, onnxruntime
-    "int8": "true",           # generator: 8-bit ONNX Runtime model on the CPU (false: fp32)
-    "mode": "minmax",         # normalizer: minmax (paper) or neutral
-    "continuous": "true",     # inverse: expected level (true) or argmax (paper)
-    "inverse_role": "auto",   # inverse: auto (F trained on G's images if shipped), inverse, inverse-on-generated
-    "use_sim": "true",        # run the simulated face (no robot attached)
-    "sim_width": "240",       # simulated robot camera px (the shipped models' source size)
-    "sim_height": "160",
-    "record": "",             # bag directory: record the run's topics there
-    "servo_bridge": "pi",     # pi: it runs on the robot's Pi (not started here); local: start it here
-    "servo_backend": "pca9685",  # servo_bridge:=local: pca9685 (board on this machine), fake or sim
-    "params_file": "",        # ROS params file layered over every node's parameters
+MIMIC_LAUNCH_ARGS = {
+    "camera": LaunchArg("webcam:0", "webcam[:N], /dev/videoN, realsense[:SERIAL], a video file or an image folder"),
+    "realtime": LaunchArg("true", "files: play at their own frame rate (false: as fast as the graph takes them)"),
+    "loop": LaunchArg("false", "files: start over at the end"),
+    "fps": LaunchArg("0", "camera frames/s (0 = the source's own)"),
+    "max_frames": LaunchArg("0", "the camera ends after this many frames, and with it the graph (0 = no limit)"),
+    "checkpoints": LaunchArg("", "folder in the <role>/seed<k>/best.pt layout; empty = the shipped sim checkpoints"),
+    "seed": LaunchArg("0", "which seed's normalizer ranges, generator and inverse model"),
+    "device": LaunchArg("auto", "auto (GPU when present), cpu or cuda"),
+    "runtime": LaunchArg("auto", "generator/inverse: auto (ONNX Runtime on the CPU), torch or onnxruntime"),
+    "int8": LaunchArg("true", "generator: 8-bit ONNX Runtime model on the CPU (false: fp32)"),
+    "mode": LaunchArg("minmax", "normalizer: minmax (the paper's ranges) or neutral (displacement from the "
+                                "user's neutral face)"),
+    "continuous": LaunchArg("true", "inverse: expected level (true) or the most likely level (false, the paper)"),
+    "inverse_role": LaunchArg("auto", "inverse: auto (F trained on G's images if shipped), inverse or "
+                                      "inverse-on-generated"),
+    "use_sim": LaunchArg("true", "run the simulated face (no robot attached)"),
+    "sim_width": LaunchArg("240", "simulated robot camera width, px (the shipped models' source size)"),
+    "sim_height": LaunchArg("160", "simulated robot camera height, px"),
+    "record": LaunchArg("", "bag directory: record the run's topics there (empty: no bag)"),
+    "servo_bridge": LaunchArg("pi", "pi: the bridge runs on the robot's Pi (not started here); local: start it here"),
+    "servo_backend": LaunchArg("pca9685", "with servo_bridge:=local: pca9685 (a board on this machine), fake or sim"),
+    "params_file": LaunchArg("", "ROS params file layered over every node's parameters (it wins)"),
 }
 
 MIMIC_GRAPH = (
@@ -82,8 +123,23 @@ MIMIC_GRAPH = (
 )
 
 # The robot side alone (on the Raspberry Pi): ros2 launch eva servo_bridge.launch.py
-SERVO_ARGS = {"backend": "pca9685", "params_file": ""}
+SERVO_LAUNCH_ARGS = {
+    "backend": LaunchArg("pca9685", "pca9685 (the boards on I2C), fake (the Adafruit driver on an emulated bus) "
+                                    "or sim (the simulated face)"),
+    "params_file": LaunchArg("", "ROS params file layered over the bridge's parameters (it wins)"),
+}
 SERVO_GRAPH = (NodeSpec("servo_bridge", "servo_bridge", {"backend": "$(backend)"}),)
+
+GRAPHS = {
+    "babble": Graph("babble", BABBLE_GRAPH, BABBLE_LAUNCH_ARGS, source="babbler"),
+    "mimic": Graph("mimic", MIMIC_GRAPH, MIMIC_LAUNCH_ARGS, source="camera"),
+    "servo_bridge": Graph("servo_bridge", SERVO_GRAPH, SERVO_LAUNCH_ARGS),
+}
+
+# name -> default, for callers that fill in arguments (eva demo, eva bench, tests)
+BABBLE_ARGS = GRAPHS["babble"].defaults()
+MIMIC_ARGS = GRAPHS["mimic"].defaults()
+SERVO_ARGS = GRAPHS["servo_bridge"].defaults()
 
 
 def _convert(text: str):
