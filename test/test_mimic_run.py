@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from eva.cli.main import main
+from eva.core.fidelity import BLENDSHAPE_NAMES, GROUPS, fidelity
 from eva.data.mimic_bag import STAGES, read_mimic_bag
 from eva.perception.clips import DEMO_CLIP, resolve
 from eva.perception.sources import iter_frames
@@ -24,21 +25,33 @@ def clip_folder(tmp_path_factory):
     return out
 
 
-def test_mimic_eval_beats_random_commands_on_a_real_face(clip_folder, tmp_path, capsys):
-    out_json, out_npz = tmp_path / "m.json", tmp_path / "m.npz"
+def test_mimic_eval_reports_fidelity_and_the_target_relative_distance(clip_folder, tmp_path, capsys):
+    out_json, out_npz, out_png = tmp_path / "m.json", tmp_path / "m.npz", tmp_path / "m.png"
     assert main(["mimic-eval", "--input", str(clip_folder), "--json", str(out_json), "--per-frame", str(out_npz),
-                 "--no-progress"]) == 0
+                 "--plot", str(out_png), "--no-progress"]) == 0
     summary = json.loads(out_json.read_text())
     assert summary["frames"] == N_FRAMES and summary["faces_found"] == N_FRAMES
-    ex = summary["execution"]
-    # the executed robot face lands nearer the normalized human target than random commands do
-    assert ex["pipeline"]["landmark_distance"] < 0.7 * ex["random"]["landmark_distance"]
-    assert ex["pipeline"]["robot_face_found"] == 1.0
+    tr = summary["target_relative"]
+    # the executed robot face lands nearer the normalizer's target than random commands do
+    assert tr["pipeline"]["landmark_distance"] < 0.7 * tr["random"]["landmark_distance"]
+    assert tr["pipeline"]["robot_face_found"] == 1.0
+    fid = summary["fidelity"]
+    assert set(fid["groups"]) == set(GROUPS) and set(fid["overall"]) == {"robot", "rest", "random"}
+    assert fid["groups"]["smile"]["human_moves"]  # crying, then laughing
+    assert fid["groups"]["smile"]["robot"]["correlation"] is not None
+    for label in ("robot", "rest", "random"):
+        assert 0 <= fid["overall"][label]["level_difference"] <= 1
     z = np.load(out_npz)
     assert z["target_landmarks"].shape == z["robot_landmarks"].shape == (N_FRAMES, 53, 2)
     assert z["commands"].shape == (N_FRAMES, 10) and ((z["commands"] >= 0) & (z["commands"] <= 1)).all()
-    assert z["human_blendshapes"].shape == z["robot_blendshapes"].shape == (N_FRAMES, 52)
-    assert np.isfinite(z["robot_blendshapes"]).all()
+    for key in ("human_blendshapes", "robot_blendshapes", "rest_blendshapes", "random_blendshapes"):
+        assert z[key].shape == (N_FRAMES, 52) and np.isfinite(z[key]).all(), key
+    assert list(z["blendshape_names"]) == list(BLENDSHAPE_NAMES)
+    # the JSON's figures are what the arrays give
+    again = fidelity(z["human_blendshapes"], {"robot": z["robot_blendshapes"]}, list(z["blendshape_names"]))
+    assert again["overall"]["robot"] == pytest.approx(fid["overall"]["robot"])
+    assert out_png.stat().st_size > 10_000 and cv2.imread(str(out_png)) is not None
+    assert "fidelity" in capsys.readouterr().out
 
 
 def test_calibrated_ranges_feed_the_normalizer(clip_folder, tmp_path):

@@ -1,11 +1,13 @@
 """Run the mimicry pipeline on a human clip and execute it on the simulated face: how close does the robot get?
 
 Per frame: landmarks of the human -> normalizer -> generator -> inverse model ->
-commands, executed on the simulated face (servos settle), whose camera image
-gives the robot's landmarks. The JSON holds ``frames``, ``faces_found`` and
-``execution``: the landmark distance (paper V-C, 480x320 robot-frame px per
-landmark) of the executed robot face to the normalized human target, for the
-pipeline and for random commands; ``--per-frame`` writes the arrays per frame.
+commands, executed on the simulated face (servos settle). The JSON holds
+``frames``, ``faces_found``, ``fidelity`` (MediaPipe's blendshapes read on the
+human and on the executed robot, per expression group: correlation over time where
+the human moves, and mean level difference, with a robot at rest and random
+commands as baselines) and ``target_relative`` (the paper's landmark distance of the
+executed face to the normalizer's own target, 480x320 robot-frame px per landmark).
+``--per-frame`` writes the arrays per frame, ``--plot`` the groups over time.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ def add_arguments(p) -> None:
     add_pipeline_arguments(p)
     p.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
     p.add_argument("--per-frame", metavar="OUT.npz", help="write per-frame landmarks, commands and blendshapes")
+    p.add_argument("--plot", metavar="OUT.png", help="draw human and robot per expression group over time")
     p.add_argument("--max-frames", type=int, help="only the first N frames")
     p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -48,12 +51,30 @@ def input_fps(path, default: float = 10.0) -> float:
     return float(fps) if fps and fps > 0 else default
 
 
+def fidelity_table(fid: dict) -> str:
+    """Human-robot fidelity per expression group, as a table for people."""
+    def fmt(v):
+        return "   -" if v is None else f"{v:5.2f}"
+
+    labels = ("robot", "rest", "random")
+    lines = ["fidelity (MediaPipe blendshapes, human vs executed robot): correlation where the human moves | "
+             "mean level difference",
+             f"{'group':<16}{'moves':>6}  " + " ".join(f"{k:>6}" for k in labels) + "  | "
+             + " ".join(f"{k:>6}" for k in labels)]
+    rows = [(g, "yes" if e["human_moves"] else "no", e) for g, e in fid["groups"].items()]
+    rows.append(("overall", "", fid["overall"]))
+    for group, moves, e in rows:
+        lines.append(f"{group:<16}{moves:>6}  " + " ".join(f"{fmt(e[k]['correlation']):>6}" for k in labels)
+                     + "  | " + " ".join(f"{fmt(e[k]['level_difference']):>6}" for k in labels))
+    return "\n".join(lines)
+
+
 def run(args) -> int:
     import numpy as np
 
     from eva.core.normalize import NormalizerConfig
     from eva.learning.mimic import MimicModels
-    from eva.learning.mimic_eval import run_mimic, summarize
+    from eva.learning.mimic_eval import plot_fidelity, run_mimic, summarize
     from eva.perception.sources import iter_frames
 
     models = MimicModels.load(args.checkpoints, args.seed, args.device, role=args.inverse_role)
@@ -62,14 +83,13 @@ def run(args) -> int:
                        continuous=not args.discrete, seed=args.seed, progress=not args.no_progress,
                        human_ranges_file=args.human_ranges)
     summary = summarize(result)
-    ex = summary["execution"]
     print(f"{summary['frames']} frames, human face in {summary['faces_found']}")
-    print(f"landmark distance to the target: pipeline {ex['pipeline']['landmark_distance']:.3f}, "
-          f"random commands {ex['random']['landmark_distance']:.3f} (robot-frame px per landmark)")
-    if "blendshapes" in summary:
-        b = summary["blendshapes"]
-        print(f"blendshapes moving in both faces: {b['moving']}, mean human-robot correlation "
-              f"{b['mean_correlation']:.2f}")
+    if "fidelity" in summary:
+        print(fidelity_table(summary["fidelity"]))
+    tr = summary["target_relative"]
+    print(f"target-relative landmark distance (executed robot vs the normalizer's target): pipeline "
+          f"{tr['pipeline']['landmark_distance']:.3f}, random commands {tr['random']['landmark_distance']:.3f} "
+          "(robot-frame px per landmark)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(summary, indent=2))
@@ -78,4 +98,8 @@ def run(args) -> int:
         Path(args.per_frame).parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(args.per_frame, **result.arrays())
         print(f"wrote {args.per_frame}")
+    if args.plot:
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+        plot_fidelity(result, args.plot)
+        print(f"wrote {args.plot}")
     return 0

@@ -3,10 +3,15 @@
 Per frame: MediaPipe on the human frame -> the paper's 53 landmarks -> the
 normalizer (robot model px) -> G -> F -> commands; the commands are sent to the
 simulated face, which settles, and MediaPipe finds the robot's landmarks in its
-camera image. The score is the paper's landmark distance (Frobenius norm / 53, in
-480x320 robot-frame px) between the executed robot face and the normalized human
-target, next to the same for random commands (one per frame, seeded). MediaPipe's
-52 blendshape scores of human and robot give a second, landmark-free view.
+camera image.
+
+Two scores. ``fidelity`` measures the robot against the human: MediaPipe's
+blendshapes on the human frame and on the executed robot face, per expression
+group (:mod:`eva.core.fidelity`), next to a robot held at rest and random commands
+(one per frame, seeded), each executed and read the same way. ``target_relative``
+is the paper's landmark distance (Frobenius norm / 53, in 480x320 robot-frame px)
+between the executed robot face and the normalizer's own target: it says how well
+G and F reach what the normalizer asked for, not whether that looks like the human.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from eva.core.fidelity import BLENDSHAPE_NAMES, GROUPS, fidelity, group_values
 from eva.core.normalize import NormalizerConfig
 from eva.learning import metrics as M
 from eva.learning.baselines import random_commands
@@ -33,16 +39,21 @@ class MimicRun:
     random_robot: list = field(default_factory=list)      # (53, 2) robot-frame px, random commands
     commands: list = field(default_factory=list)          # (M,)
     human_blendshapes: list = field(default_factory=list)  # (52,)
-    robot_blendshapes: list = field(default_factory=list)  # (52,)
+    robot_blendshapes: list = field(default_factory=list)  # (52,) the executed pipeline commands
+    rest_blendshapes: list = field(default_factory=list)   # (52,) the robot held at rest
+    random_blendshapes: list = field(default_factory=list)  # (52,) random commands
+    blendshape_names: list = field(default_factory=list)   # the 52 names, column order
+    fps: float = 10.0
 
     def arrays(self) -> dict:
         """The per-frame NPZ content."""
-        return {"frame_names": np.array(self.names), "target_landmarks": np.array(self.target, np.float32),
-                "robot_landmarks": np.array(self.robot, np.float32),
-                "random_robot_landmarks": np.array(self.random_robot, np.float32),
-                "commands": np.array(self.commands, np.float32),
-                "human_blendshapes": np.array(self.human_blendshapes, np.float32),
-                "robot_blendshapes": np.array(self.robot_blendshapes, np.float32)}
+        f32 = lambda rows: np.array(rows, np.float32)  # noqa: E731
+        return {"frame_names": np.array(self.names), "target_landmarks": f32(self.target),
+                "robot_landmarks": f32(self.robot), "random_robot_landmarks": f32(self.random_robot),
+                "commands": f32(self.commands), "human_blendshapes": f32(self.human_blendshapes),
+                "robot_blendshapes": f32(self.robot_blendshapes), "rest_blendshapes": f32(self.rest_blendshapes),
+                "random_blendshapes": f32(self.random_blendshapes),
+                "blendshape_names": np.array(self.blendshape_names), "fps": np.float32(self.fps)}
 
 
 def _blend_vector(face, names) -> np.ndarray:
@@ -53,40 +64,49 @@ def _blend_vector(face, names) -> np.ndarray:
 
 def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerConfig | None = None,
               continuous: bool = True, seed: int = 0, progress: bool = True, human_ranges_file=None) -> MimicRun:
-    """Runs the pipeline on ``frames`` (iterable of (name, RGB)) and executes it on the simulated face."""
+    """Runs the pipeline on ``frames`` (iterable of (name, RGB)) and executes it on the simulated face.
+
+    Beside the pipeline's face, a second simulated face executes random commands and
+    a third stays at rest (camera noise on all three), so the baselines are read by
+    the same detector on the same kind of image.
+    """
     from eva.perception.detector import FaceDetector
     from eva.sim.face import SimFace
 
     norm = models.normalizer(normalizer, human_ranges_file)
     crop = face_crop(models.generator)
-    run = MimicRun()
+    run = MimicRun(blendshape_names=list(BLENDSHAPE_NAMES), fps=float(fps))
     human_det = FaceDetector(running_mode="video", max_faces=2, blendshapes=True)
     robot_det = FaceDetector(running_mode="image", blendshapes=True)
-    names = None
+    names, nan_blend = run.blendshape_names, np.full(len(BLENDSHAPE_NAMES), np.nan, np.float32)
     try:
-        with SimFace(seed=seed, noise=True) as face, SimFace(seed=seed + 1, noise=True) as rand_face:
+        with SimFace(seed=seed, noise=True) as face, SimFace(seed=seed + 1, noise=True) as rand_face, \
+                SimFace(seed=seed + 2, noise=True) as rest_face:
             if list(face.motor_names) != models.motor_names:
                 raise ValueError(f"simulated motors {face.motor_names} differ from the model's {models.motor_names}")
             rand_cmds = iter(random_commands(1 << 16, len(face.motor_names), seed))
             for k, (name, rgb) in enumerate(tqdm(frames, desc="mimic", unit="frame", disable=not progress)):
                 human = human_det.detect(rgb, timestamp_ms=int(round(k * 1000 / fps)))
-                names = names or (sorted(human.blendshapes) if human is not None and human.blendshapes else None)
                 target = norm(None if human is None else human.subset53, k / fps)
                 run.names.append(name)
                 if target is None:
                     nan = np.full((53, 2), np.nan, np.float32)
                     run.target.append(nan), run.robot.append(nan), run.random_robot.append(nan)
                     run.commands.append(np.full(len(models.motor_names), np.nan, np.float32))
-                    run.human_blendshapes.append(np.full(52, np.nan, np.float32))
-                    run.robot_blendshapes.append(np.full(52, np.nan, np.float32))
+                    for rows in (run.human_blendshapes, run.robot_blendshapes, run.rest_blendshapes,
+                                 run.random_blendshapes):
+                        rows.append(nan_blend)
                     continue
                 cmd = models.commands(models.self_image(target), continuous)
                 robot, robot_face = _execute(face, cmd, robot_det)
-                rand, _ = _execute(rand_face, next(rand_cmds), robot_det)
+                rand, rand_found = _execute(rand_face, next(rand_cmds), robot_det)
+                _, rest_found = _execute(rest_face, rest_face.neutral(), robot_det)
                 run.target.append(model_to_robot(crop, target).astype(np.float32))
                 run.robot.append(robot), run.random_robot.append(rand), run.commands.append(cmd)
-                run.human_blendshapes.append(_blend_vector(human, names or []))
-                run.robot_blendshapes.append(_blend_vector(robot_face, names or []))
+                run.human_blendshapes.append(_blend_vector(human, names))
+                run.robot_blendshapes.append(_blend_vector(robot_face, names))
+                run.random_blendshapes.append(_blend_vector(rand_found, names))
+                run.rest_blendshapes.append(_blend_vector(rest_found, names))
     finally:
         human_det.close()
         robot_det.close()
@@ -105,7 +125,7 @@ def _execute(face, command, detector):
 
 
 def summarize(run: MimicRun) -> dict:
-    """The JSON: frames, faces_found, execution landmark distances (pipeline vs random), blendshape agreement."""
+    """The JSON: frames, faces found, ``fidelity`` (robot vs human) and ``target_relative`` (robot vs target)."""
     a = run.arrays()
     n = len(run.names)
     faces = int(np.isfinite(a["target_landmarks"]).all(axis=(1, 2)).sum()) if n else 0
@@ -116,13 +136,38 @@ def summarize(run: MimicRun) -> dict:
         return {"landmark_distance": float(d[ok].mean()) if ok.any() else float("nan"),
                 "robot_face_found": float(ok.sum() / max(faces, 1))}
 
-    out = {"frames": n, "faces_found": faces,
-           "execution": {"pipeline": row(a["robot_landmarks"]), "random": row(a["random_robot_landmarks"])}}
-    hb, rb = a["human_blendshapes"], a["robot_blendshapes"]
-    if n and hb.size and np.isfinite(hb).any():
-        ok = np.isfinite(hb).all(axis=1) & np.isfinite(rb).all(axis=1)
-        if ok.sum() > 2:
-            corr = [np.corrcoef(hb[ok, j], rb[ok, j])[0, 1] for j in range(hb.shape[1])
-                    if hb[ok, j].std() > 0.02 and rb[ok, j].std() > 0.02]  # blendshapes that move in both
-            out["blendshapes"] = {"moving": len(corr), "mean_correlation": float(np.mean(corr)) if corr else float("nan")}
+    out = {"frames": n, "faces_found": faces}
+    if n:
+        out["fidelity"] = fidelity(a["human_blendshapes"], {"robot": a["robot_blendshapes"],
+                                                            "rest": a["rest_blendshapes"],
+                                                            "random": a["random_blendshapes"]},
+                                   run.blendshape_names)
+    out["target_relative"] = {"pipeline": row(a["robot_landmarks"]), "random": row(a["random_robot_landmarks"])}
     return out
+
+
+def plot_fidelity(run: MimicRun, path) -> None:
+    """Draws the human's and the robot's (and the resting robot's) value of each expression group over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    a = run.arrays()
+    names = run.blendshape_names
+    series = {k: group_values(a[k], names) for k in ("human_blendshapes", "robot_blendshapes", "rest_blendshapes")}
+    t = np.arange(len(run.names)) / run.fps
+    fig, axes = plt.subplots(len(GROUPS), 1, figsize=(10, 1.7 * len(GROUPS)), sharex=True)
+    for j, (group, ax) in enumerate(zip(GROUPS, np.atleast_1d(axes))):
+        ax.plot(t, series["human_blendshapes"][:, j], color="tab:blue", lw=1.2, label="human")
+        ax.plot(t, series["robot_blendshapes"][:, j], color="tab:red", lw=1.2, label="robot")
+        ax.plot(t, series["rest_blendshapes"][:, j], color="0.6", lw=0.8, ls="--", label="robot at rest")
+        ax.set_ylabel(group.replace("_", " "), fontsize=8)
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].legend(loc="upper right", fontsize=7, ncol=3)
+    np.atleast_1d(axes)[-1].set_xlabel("clip time (s)")
+    fig.suptitle("MediaPipe blendshapes per expression group: human vs executed robot", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
