@@ -94,6 +94,51 @@ def test_neutral_mode_maps_displacement_from_the_users_neutral():
     assert np.abs(out[others] - neutral[others]).max() < 0.05
 
 
+def _user(neutral, seed=4):
+    """Another person's face (other proportions), bigger, turned and elsewhere in the image."""
+    shape = neutral.copy()
+    others = [i for i in range(53) if i not in RIGID_POINTS]
+    shape[others] += np.random.default_rng(seed).normal(0, 2.0, (len(others), 2))
+    return shape, lambda pts: _transform(pts, 3.0, 0.1, np.array([300.0, 200.0]))
+
+
+def _skewed_robot():
+    """A robot whose rest is not the middle of its range: 5 px up, 12 px down, 5 px either side."""
+    neutral = _face(1)
+    return neutral - 5, neutral + np.array([5.0, 12.0], np.float32), neutral
+
+
+def test_retarget_sends_the_users_neutral_to_the_robots_rest_from_the_first_frame():
+    r_lo, r_hi, neutral = _skewed_robot()
+    norm = Normalizer(NormalizerConfig(mode="retarget", filter=False), r_lo, r_hi, neutral)
+    shape, cam = _user(neutral)
+    rng = np.random.default_rng(0)
+    for i in range(60):  # a still user with landmark jitter, head moving
+        jitter = shape + rng.normal(0, 0.05, shape.shape)
+        out = norm(_transform(cam(jitter), 1.0 + 0.1 * np.sin(i / 9), 0.05 * np.sin(i / 7), np.array([i, 0.0])),
+                   i / 30)
+        assert np.abs(out - neutral).max() < 0.6, i  # at rest, not at the middle of the robot's range
+
+
+def test_retarget_maps_expression_intensity_onto_the_robots_range():
+    r_lo, r_hi, neutral = _skewed_robot()
+    norm = Normalizer(NormalizerConfig(mode="retarget", filter=False, min_extent=0.5), r_lo, r_hi, neutral)
+    shape, cam = _user(neutral)
+    up = np.zeros((53, 2))
+    up[37, 1] = -1.0
+    outs = []
+    for i in range(300):  # mostly neutral, a smile of 8 aligned px (24 camera px) now and then
+        level = 1.0 if i % 10 == 0 else 0.0
+        outs.append(norm(cam(shape + 8.0 * level * up), i / 30))
+    smile, rest = outs[-10], outs[-9]
+    assert smile[37, 1] == pytest.approx(neutral[37, 1] - 5.0, abs=0.3)  # the user's full smile is the robot's
+    assert np.abs(rest - neutral).max() < 0.05 and np.abs(np.delete(smile - neutral, 37, 0)).max() < 0.05
+    # a user whose expressions are small (1 px) is amplified at most 1 / min_extent = 2x
+    norm.reset()
+    outs = [norm(cam(shape + (1.0 if i % 10 == 0 else 0.0) * up), i / 30) for i in range(300)]
+    assert outs[-10][37, 1] == pytest.approx(neutral[37, 1] - 2.0, abs=0.1)
+
+
 def test_face_lost_for_the_timeout_starts_a_new_user():
     r_lo, r_hi, neutral = _robot()
     cfg = NormalizerConfig(mode="neutral", filter=False, neutral_frames=2, user_timeout_s=1.0)

