@@ -32,7 +32,7 @@ def _finite(values, name: str, n: int | None = None) -> None:
 class PhotoConfig:
     """The face photo that the muscles warp."""
 
-    source: str = "astronaut"  # "astronaut" = skimage.data.astronaut() (public domain), or an image path
+    source: str = "astronaut"  # "grace_hopper" (matplotlib's sample), "astronaut" (scikit-image's), or a path
     crop_center_px: tuple[float, float] = (225.0, 122.0)  # crop centre in photo px (x, y)
     crop_height_px: float = 190.0  # crop height in photo px; width follows the output aspect
 

@@ -22,10 +22,21 @@ _OPEN_CUT = 3.0  # lip-parting profiles are tapered to exactly 0 at 3 sigma (sma
 
 @functools.lru_cache(maxsize=4)
 def load_photo(source: str) -> np.ndarray:
-    """The face photo as HxWx3 uint8 RGB (``"astronaut"`` or an image path)."""
+    """The face photo as HxWx3 uint8 RGB (``"grace_hopper"``, ``"astronaut"`` or an image path).
+
+    Both named photos are public domain and ship inside packages eva depends on:
+    ``grace_hopper`` is matplotlib's sample ``grace_hopper.jpg`` (a closed, relaxed
+    mouth: MediaPipe reads it as neutral), ``astronaut`` scikit-image's
+    ``data.astronaut()`` (it smiles with its teeth at rest).
+    """
     if source == "astronaut":
         from skimage import data  # public domain photo shipped inside scikit-image
         img = np.ascontiguousarray(data.astronaut()[..., :3])
+    elif source == "grace_hopper":
+        from matplotlib import cbook  # public domain sample photo shipped inside matplotlib
+        with cbook.get_sample_data("grace_hopper.jpg") as f:
+            bgr = cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR)
+        img = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     else:
         bgr = cv2.imread(source, cv2.IMREAD_COLOR)
         if bgr is None:
