@@ -87,6 +87,94 @@ def test_out_of_order_messages_are_rejected_per_motor():
     assert f.counts["out_of_order"] == 2
 
 
+# ------------------------------------------------------------------ availability: mistimed input never locks out
+
+FACE = ["jaw", "lower_lip"]
+
+
+def _stream(logic, n, sender_offset_ns=0, delay_ns=2 * MS, period_ns=33 * MS, t0=T0, value=0.5):
+    """n on-time commands for FACE from a sender whose clock is ``sender_offset_ns`` off; the results."""
+    out = []
+    for k in range(n):
+        sent = t0 + k * period_ns
+        out.append(logic.on_command(FACE, [value, value], sent + sender_offset_ns, sent + delay_ns))
+    return out
+
+
+def test_a_far_future_stamp_with_checks_off_does_not_lock_out_later_commands(cal):
+    logic = BridgeLogic(cal, max_age_s=None, max_future_s=None)  # the setting for unsynchronized clocks
+    hostile = logic.on_command(FACE, [1.0, 1.0], 2147483647 * 10**9, T0)
+    assert hostile.sent_ns <= T0  # counts as sent on arrival: no age of -68 years in the diagnostics
+    results = _stream(logic, 30, t0=T0 + MS)
+    assert all(r.accepted for r in results), [r.reason for r in results if not r.accepted]
+    assert logic.targets[cal.names.index("jaw")] == 0.5
+
+
+def test_a_command_stamped_slightly_ahead_does_not_reject_the_on_time_ones_after_it(cal):
+    logic = BridgeLogic(cal)  # defaults: up to 0.1 s ahead is accepted
+    valid = 0
+    for k in range(300):
+        sent = T0 + k * 33 * MS
+        if k % 4 == 1:  # hostile: stamped 0.1 s ahead, between two on-time commands
+            logic.on_command(FACE, [0.9, 0.9], sent - 16 * MS + 100 * MS, sent - 16 * MS)
+        valid += logic.on_command(FACE, [0.5, 0.5], sent, sent + 2 * MS).accepted
+    assert valid == 300
+
+
+@pytest.mark.parametrize("offset_s", [-2.0, 2.0])
+def test_a_sender_clock_seconds_off_still_drives_the_face(cal, offset_s):
+    logic = BridgeLogic(cal)  # defaults: max_age 0.5 s, max_future 0.1 s
+    results = _stream(logic, 100, sender_offset_ns=int(offset_s * 1e9))
+    accepted = [r.accepted for r in results]
+    assert not any(accepted[:7]) and all(accepted[8:])  # judged as synchronized until 8 samples arrived
+    d = logic.diagnostics()
+    assert d["clock_offset_ms"] == pytest.approx(-offset_s * 1000 + 2, abs=1)  # arrival - stamp: skew + delay
+    assert d["clock_skew_corrected_ms"] == d["clock_offset_ms"]
+    assert all(r.sent_ns <= T0 + 99 * 33 * MS + 2 * MS for r in results if r.accepted)
+    # a command that really is late (stuck 0.8 s in transit) is still stale on the bridge's clock
+    sent = T0 + 100 * 33 * MS
+    late = logic.on_command(FACE, [0.1, 0.1], sent + int(offset_s * 1e9), sent + 800 * MS)
+    assert late.reason == "stale"
+
+
+def test_a_minority_of_hostile_stamps_does_not_move_the_clock_estimate(cal):
+    logic = BridgeLogic(cal)
+    for k in range(200):
+        sent = T0 + k * 33 * MS
+        if k % 5 == 0:
+            logic.on_command(FACE, [0.2, 0.2], sent + 10**15 * (1 if k % 10 else -1), sent)  # far off either way
+        assert logic.on_command(FACE, [0.5, 0.5], sent, sent + 2 * MS).accepted, k
+    assert logic.diagnostics()["clock_skew_corrected_ms"] == 0.0  # still synchronized
+
+
+def test_a_sender_clock_that_jumps_back_is_followed_not_locked_out(cal):
+    logic = BridgeLogic(cal, max_age_s=None, max_future_s=None)
+    _stream(logic, 10)
+    results = _stream(logic, 10, sender_offset_ns=-3600 * 10**9, t0=T0 + 10 * 33 * MS)  # NTP stepped back 1 h
+    assert all(r.accepted for r in results)
+
+
+@pytest.mark.parametrize("q", [[math.nan, 0, 0, 1], [0, 0, 0, math.inf], [0, 0, 0, 0], [1e30, 0, 0, 1e30],
+                               [0, 0, 0, 2.0], [1, 2, 3], "abcd"])
+def test_broken_head_pose_quaternions_are_rejected(q):
+    from eva.core.pose import unit_quaternion
+    with pytest.raises(ValueError, match="quaternion"):
+        unit_quaternion(q)
+
+
+def test_head_pose_quaternions_are_normalized():
+    from eva.core.pose import unit_quaternion
+    assert np.allclose(unit_quaternion([0, 0, 0, 1.05]), [0, 0, 0, 1])
+    assert np.allclose(np.linalg.norm(unit_quaternion([0.1, 0.2, 0.3, 0.93])), 1.0)
+
+
+def test_rejected_poses_are_counted(cal):
+    logic = BridgeLogic(cal)
+    logic.reject_pose()
+    d = logic.diagnostics()
+    assert d["rejected_bad_pose"] == 1 and d["rejected"] == 1 and d["accepted"] == 0
+
+
 # ------------------------------------------------------------------ slew, watchdog, mapping
 
 def test_slew_limiter_moves_at_most_max_speed_times_dt():

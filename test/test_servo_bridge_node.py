@@ -88,3 +88,34 @@ def test_yaml_mirrors_the_declared_parameters(context):
                 if k not in ("use_sim_time", "start_type_description_service")}
     assert declared == config["ros__parameters"]
     node.destroy_node()
+
+
+def test_broken_head_poses_are_rejected_and_counted_not_read_as_no_rotation(context):
+    from geometry_msgs.msg import PoseStamped
+
+    from eva.ros.qos import sensor_qos
+    node = ServoBridgeNode(context=context, parameter_overrides=[Parameter("backend", value="fake")])
+    probe = Node("probe", namespace="/eva", context=context)
+    pub = probe.create_publisher(PoseStamped, "face/head_pose", sensor_qos())
+    ex = SingleThreadedExecutor(context=context)
+    ex.add_node(node)
+    ex.add_node(probe)
+    try:
+        assert spin_until(ex, lambda: pub.get_subscription_count() >= 1, timeout_s=10)
+
+        def send(x, y, z, w):
+            msg = PoseStamped()
+            msg.header.stamp = probe.get_clock().now().to_msg()
+            msg.pose.orientation.x, msg.pose.orientation.y, msg.pose.orientation.z, msg.pose.orientation.w = x, y, z, w
+            pub.publish(msg)
+
+        bad = [(float("nan"), 0.0, 0.0, 1.0), (0.0, 0.0, 0.0, float("inf")), (0.0, 0.0, 0.0, 0.0), (1e30, 0.0, 0.0, 1e30)]
+        for k, q in enumerate(bad, 1):  # keep-last-1 streams: one at a time
+            send(*q)
+            assert spin_until(ex, lambda: node.logic.diagnostics()["rejected_bad_pose"] == k, timeout_s=5), q
+        assert node.logic.diagnostics()["accepted"] == 0 and node.logic.state == "timeout"  # watchdog not fed
+        send(0.0, 0.0, 0.0, 1.0)  # a good one after them is followed
+        assert spin_until(ex, lambda: node.logic.diagnostics()["accepted"] == 1, timeout_s=5)
+    finally:
+        for n in (node, probe):
+            n.destroy_node()

@@ -36,6 +36,25 @@ def matrix_to_quaternion(matrix: np.ndarray) -> np.ndarray:
     return q / np.linalg.norm(q)
 
 
+def unit_quaternion(q, tolerance: float = 0.1) -> np.ndarray:
+    """A head-pose quaternion (x, y, z, w) checked and normalized.
+
+    Raises:
+        ValueError: not 4 finite numbers, or a norm off 1 by more than ``tolerance``
+            (a zero, tiny or huge quaternion is a broken message, not "no rotation").
+    """
+    try:
+        arr = np.asarray(q, dtype=np.float64).reshape(4)
+    except (TypeError, ValueError):
+        raise ValueError(f"quaternion {q!r}: expected 4 numbers") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"quaternion {arr.tolist()}: not finite")
+    norm = float(np.sqrt(np.sum(arr * arr)))
+    if abs(norm - 1.0) > tolerance:
+        raise ValueError(f"quaternion {arr.tolist()}: norm {norm:.3g}, expected 1")
+    return arr / norm
+
+
 def quaternion_to_matrix(q) -> np.ndarray:
     """3x3 rotation matrix of a quaternion (x, y, z, w); normalized first (zero -> identity)."""
     x, y, z, w = np.asarray(q, dtype=np.float64)

@@ -20,7 +20,7 @@ from eva.hardware.calibration import Calibration, ServoCalibration
 
 TICKS_PER_PERIOD = 4096  # PCA9685: 12-bit counter per PWM period
 REASONS = ("malformed", "empty", "length", "duplicate_name", "unknown_name", "nonfinite",
-           "stale", "future", "out_of_order", "parked")  # rejection reasons, in the order checked
+           "stale", "future", "out_of_order", "parked", "bad_pose")  # rejection reasons, in the order checked
 
 
 def position_to_pulse_us(cal: ServoCalibration, pos: float) -> float:
@@ -58,27 +58,67 @@ class FilterResult:
     reason: str | None = None  # one of REASONS when rejected
     targets: dict[str, float] | None = None  # name -> position in [0, 1] when accepted
     clamped: int = 0  # how many values were outside [0, 1]
+    sent_ns: int | None = None  # when accepted: when it was sent, on the bridge's clock (never after arrival)
+
+
+class ClockOffset:
+    """The sender's clock relative to the bridge's, from arrival times: for a Pi without a real-time clock.
+
+    Each well-formed command gives ``arrival - stamp`` (skew plus transport delay);
+    the estimate is their median over the last ``window``, so a minority of
+    mistimed or hostile stamps cannot move it. Until ``min_samples`` arrived, and
+    while the estimate is within ``tolerance_s`` (a synchronized clock plus
+    delay), the clocks are taken as synchronized: ``skew_ns`` is 0 and ages are
+    plain ``now - stamp``.
+    """
+
+    def __init__(self, window: int = 64, min_samples: int = 8, tolerance_s: float = 0.1):
+        self._samples = np.zeros(window, dtype=np.int64)
+        self._n = 0
+        self.min_samples, self.tolerance_ns = min_samples, int(tolerance_s * 1e9)
+        self.offset_ns: int | None = None  # median of arrival - stamp; None before any sample
+
+    def add(self, arrival_ns: int, stamp_ns: int) -> None:
+        self._samples[self._n % len(self._samples)] = arrival_ns - stamp_ns
+        self._n += 1
+        self.offset_ns = int(np.median(self._samples[:min(self._n, len(self._samples))]))
+
+    @property
+    def skew_ns(self) -> int:
+        """The correction applied to stamps (0: clocks taken as synchronized)."""
+        if self.offset_ns is None or self._n < self.min_samples or abs(self.offset_ns) <= self.tolerance_ns:
+            return 0
+        return self.offset_ns
 
 
 class CommandFilter:
     """Validates motor commands: (names, positions, stamp) -> clamped targets or a reason.
 
-    Out-of-order is judged per motor, so streams for different motors (face,
-    neck) whose stamps interleave do not reject each other.
+    Ages are judged on the bridge's clock: stamps are corrected by the sender's
+    estimated clock skew (`ClockOffset`), so a sender clock seconds off still
+    drives the face. Out-of-order is judged per motor, so streams for different
+    motors (face, neck) whose stamps interleave do not reject each other; a stamp
+    from the future counts as sent on arrival, so it cannot make the commands
+    that follow it look old, and a stamp more than ``reorder_window_s`` before
+    the last accepted one is a sender clock that jumped back, not a reordering.
 
     Args:
         names: the motors the bridge drives.
-        max_age_s: reject stamps older than ``now - max_age_s``; None disables
-            (when the workstation's and the Pi's clocks are not synchronized).
-        max_future_s: reject stamps later than ``now + max_future_s``; None disables.
+        max_age_s: reject stamps older than ``now - max_age_s`` (skew-corrected); None disables.
+        max_future_s: reject stamps later than ``now + max_future_s`` (skew-corrected); None disables.
+        reorder_window_s: how far back a stamp counts as reordered in transit (rejected).
     """
 
-    def __init__(self, names: Sequence[str], max_age_s: float | None = 0.5, max_future_s: float | None = 0.1):
+    def __init__(self, names: Sequence[str], max_age_s: float | None = 0.5, max_future_s: float | None = 0.1,
+                 reorder_window_s: float = 1.0):
         self.names = tuple(names)
         self._index = {n: i for i, n in enumerate(self.names)}
         self.max_age_ns = None if max_age_s is None else int(max_age_s * 1e9)
         self.max_future_ns = None if max_future_s is None else int(max_future_s * 1e9)
-        self.last_stamp_ns = np.full(len(self.names), np.iinfo(np.int64).min, dtype=np.int64)
+        self.reorder_window_ns = int(reorder_window_s * 1e9)
+        self.clock = ClockOffset()
+        self.last_stamp_ns = np.zeros(len(self.names), dtype=np.int64)  # per motor, sender clock
+        self._seen = np.zeros(len(self.names), dtype=bool)
         self.counts: Counter = Counter()  # "accepted", "clamped" (values) and each rejection reason
 
     def reject(self, reason: str) -> FilterResult:
@@ -116,19 +156,25 @@ class CommandFilter:
             return self.reject("unknown_name")
         if not np.all(np.isfinite(vals)):
             return self.reject("nonfinite")
-        if self.max_age_ns is not None and stamp < now - self.max_age_ns:
+        self.clock.add(now, stamp)
+        sent = stamp + self.clock.skew_ns  # on the bridge's clock
+        if self.max_age_ns is not None and sent < now - self.max_age_ns:
             return self.reject("stale")
-        if self.max_future_ns is not None and stamp > now + self.max_future_ns:
+        if self.max_future_ns is not None and sent > now + self.max_future_ns:
             return self.reject("future")
+        sent = min(sent, now)  # a future stamp counts as sent on arrival
+        order = sent - self.clock.skew_ns  # ordered in the sender's clock, which the stream's stamps share
         idx = np.array([self._index[n] for n in names])
-        if np.any(stamp < self.last_stamp_ns[idx]):
+        last, seen = self.last_stamp_ns[idx], self._seen[idx]
+        if np.any(seen & (order < last) & (order >= np.where(seen, last, 0) - self.reorder_window_ns)):
             return self.reject("out_of_order")
-        self.last_stamp_ns[idx] = stamp
+        self.last_stamp_ns[idx] = order
+        self._seen[idx] = True
         clipped = np.clip(vals, 0.0, 1.0)
         n_clamped = int(np.count_nonzero(clipped != vals))
         self.counts["accepted"] += 1
         self.counts["clamped"] += n_clamped
-        return FilterResult(True, None, dict(zip(names, clipped.tolist())), n_clamped)
+        return FilterResult(True, None, dict(zip(names, clipped.tolist())), n_clamped, int(sent))
 
 
 class SlewLimiter:
@@ -239,6 +285,10 @@ class BridgeLogic:
             self.watchdog.feed(idx, int(now_ns))
         return result
 
+    def reject_pose(self) -> FilterResult:
+        """Counts a head pose that cannot be a rotation (NaN, zero or huge quaternion); nothing moves."""
+        return self.filter.reject("bad_pose")
+
     def tick(self, now_ns: int) -> dict[str, float]:
         """Advances the slew limiter to ``now_ns``; returns name -> pulse (us) to send now."""
         now = int(now_ns)
@@ -287,4 +337,7 @@ class BridgeLogic:
                              "clamped": self.filter.counts["clamped"], "timeouts": self.watchdog.timeouts}
         d.update({f"rejected_{r}": self.filter.counts[r] for r in REASONS})
         d["rejected"] = sum(self.filter.counts[r] for r in REASONS)
+        clock = self.filter.clock
+        d["clock_offset_ms"] = None if clock.offset_ns is None else round(clock.offset_ns / 1e6, 1)
+        d["clock_skew_corrected_ms"] = round(clock.skew_ns / 1e6, 1)
         return d

@@ -30,8 +30,9 @@ PARAMETERS = {  # name: (default, description)
                            "or sim (the simulated face)"),
     "rate_hz": (50.0, "servo update rate, Hz (a 50 Hz PWM frame is 20 ms)"),
     "watchdog_timeout_s": (0.3, "a motor without a valid command this long returns to neutral"),
-    "max_age_s": (0.5, "commands older than this (stamp vs this clock) are rejected; 0 = no check"),
-    "max_future_s": (0.1, "commands stamped further ahead than this are rejected; 0 = no check"),
+    "max_age_s": (0.5, "commands older than this are rejected (stamp corrected by the sender's estimated clock "
+                       "offset, judged on this clock); 0 = no check"),
+    "max_future_s": (0.1, "commands stamped further ahead than this (offset-corrected) are rejected; 0 = no check"),
     "reliable": (False, "reliable command QoS; best effort (default) lets the newest command win on a lossy link"),
     "follow_head": (True, "the neck follows face/head_pose"),
     "mirror": (True, "the neck mirrors the human (a face opposite the user)"),
@@ -114,15 +115,21 @@ class ServoBridgeNode(LifecycleNode):
         stamp = time_to_ns(msg.header.stamp)
         result = self.logic.on_command(list(msg.name), list(msg.position), stamp, now)
         if result.accepted:
-            self.applied_stamp_ns = stamp
+            self.applied_stamp_ns = result.sent_ns  # on this clock (skew-corrected), never after arrival
         else:
             self.get_logger().warning(f"rejected motor command: {result.reason}", throttle_duration_sec=2.0)
 
     def _on_head(self, msg: PoseStamped) -> None:
-        from eva.core.pose import matrix_to_rpy, quaternion_to_matrix
+        from eva.core.pose import matrix_to_rpy, quaternion_to_matrix, unit_quaternion
         from eva.hardware.neck import NECK_SERVOS
         o = msg.pose.orientation
-        roll, pitch, yaw = matrix_to_rpy(quaternion_to_matrix([o.x, o.y, o.z, o.w])) * float(self.p("head_gain"))
+        try:
+            q = unit_quaternion([o.x, o.y, o.z, o.w])
+        except ValueError as err:
+            self.logic.reject_pose()
+            self.get_logger().warning(f"rejected head pose: {err}", throttle_duration_sec=2.0)
+            return
+        roll, pitch, yaw = matrix_to_rpy(quaternion_to_matrix(q)) * float(self.p("head_gain"))
         sign = -1.0 if self.p("mirror") else 1.0
         pose = np.array([sign * roll, pitch, sign * yaw, 0.0, 0.0, 0.0])
         positions, _ = self.neck.pose_to_positions(pose, self.logic.calibration.subset("neck_"))
