@@ -19,11 +19,22 @@ def test_bridge_keeps_fresh_commands_goes_neutral_in_an_outage_and_resumes(tmp_p
     assert out["frames"]["lost"]["ab"] > 0  # the link really dropped commands
     # with 20 ms delay and 5 % loss each way, the newest command wins: it is <= 100 ms old 99 % of the time
     assert out["run_fresh_share"] >= 0.99, out
+    # measured from when the bridge first followed a command (its subscription matched), within seconds
+    assert out["bridge_followed_after_s"] < 5.0 and out["steady"]["ticks"] >= 50 * 5
     assert out["steady"]["active_share"] == 1.0
     # outage: the watchdog (0.3 s) parks the face at neutral, smoothly, and holds it there
     assert out["timeout_after_s"] < 0.6 and out["neutral_after_s"] < 2.0 and out["neutral_through_outage"]
     # control resumes without restarts, within 3 s of the link coming back
     assert out["resumed_after_s"] < 3.0
+
+
+def test_analyze_measures_the_steady_phase_from_when_the_bridge_follows():
+    ms = 1_000_000
+    # the source matched at 0, but the bridge's subscription matched only at 2.2 s (lossy discovery)
+    rows = [(k * 20 * ms, int(k * 20 >= 2200), k * 20 * ms - 30 * ms, 0) for k in range(500)]
+    out = analyze(np.array(rows, np.int64), 0, (9000 * ms, 9500 * ms), 10_000 * ms)
+    assert out["bridge_followed_after_s"] == pytest.approx(2.2)
+    assert out["steady"]["active_share"] == 1.0 and out["steady"]["fresh_share"] == 1.0
 
 
 def test_analyze_measures_age_outage_and_resume():
@@ -37,5 +48,6 @@ def test_analyze_measures_age_outage_and_resume():
             rows.append((now, 1, now - (150 if k % 50 == 0 else 30) * ms, 0))
     out = analyze(np.array(rows, np.int64), 0, (2000 * ms, 4000 * ms), 6000 * ms)
     assert out["steady"]["fresh_share"] == pytest.approx(1 - 1 / 50, abs=0.01)
+    assert out["bridge_followed_after_s"] == 0.0
     assert out["neutral_through_outage"] and out["timeout_after_s"] == 0.0
     assert out["neutral_after_s"] == pytest.approx(0.5) and out["resumed_after_s"] == 0.0

@@ -31,8 +31,12 @@ def analyze(trace: np.ndarray, start_ns: int, outage_ns: tuple[int, int], end_ns
             fresh_ms: float = 100.0) -> dict:
     """Numbers from a bridge trace ((N, 4) int64: now_ns, active 0/1, applied stamp ns, at neutral 0/1).
 
+    The steady phase is measured from 1 s after the bridge first followed a command
+    (its subscription matched the source's publisher, which can be later than the
+    publisher matching the subscription on a lossy link), not from the source's match.
+
     Args:
-        start_ns: when the command source started (matched).
+        start_ns: when the command source started (its publisher matched the bridge).
         outage_ns: (start, end) of the outage.
         end_ns: when the command source stopped publishing.
     """
@@ -54,10 +58,13 @@ def analyze(trace: np.ndarray, start_ns: int, outage_ns: tuple[int, int], end_ns
         return float((now[idx[0]] - after) / 1e9) if idx.size else float("nan")
 
     o0, o1 = outage_ns
-    steady, after = fresh(start_ns + int(1e9), o0), fresh(o1 + int(3e9), end_ns - int(0.3e9))
+    followed = np.flatnonzero((active == 1) & (now >= start_ns) & (now < o0))
+    bridge_start = int(now[followed[0]]) if followed.size else o0  # never followed: an empty steady phase
+    steady, after = fresh(bridge_start + int(1e9), o0), fresh(o1 + int(3e9), end_ns - int(0.3e9))
     ticks = steady["ticks"] + after["ticks"]
     run_fresh = (steady["fresh_share"] * steady["ticks"] + after["fresh_share"] * after["ticks"]) / max(ticks, 1)
     return {"steady": steady, "after": after, "run_fresh_share": float(run_fresh),
+            "bridge_followed_after_s": float((bridge_start - start_ns) / 1e9) if followed.size else float("nan"),
             "timeout_after_s": first(active == 0, o0), "neutral_after_s": first((active == 0) & (neutral == 1), o0),
             "neutral_through_outage": bool(neutral[(now >= o0 + int(1.5e9)) & (now < o1)].all()),
             "resumed_after_s": first(active == 1, o1)}
