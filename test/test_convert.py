@@ -39,6 +39,11 @@ def test_joint_state_order_and_rejections():
     bad = JointState(name=names, position=[0.0, 1.0])
     with pytest.raises(MessageError, match="3 names but 2"):
         msg_to_positions(bad, names)
+    # the bridge's joint_states also hold the eyes and neck: the face takes its own joints
+    both = joints_to_msg(["neck_0", "c", "a", "eye_yaw", "b"], [0.9, 0.3, 0.1, 0.5, 0.2], 0)
+    np.testing.assert_allclose(msg_to_positions(both, names, ignore_unknown=True), [0.1, 0.2, 0.3])
+    with pytest.raises(MessageError, match="missing"):
+        msg_to_positions(joints_to_msg(["a", "neck_0"], [0, 0], 0), names, ignore_unknown=True)
 
 
 def test_landmark_cloud_round_trip_and_empty():

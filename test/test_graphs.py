@@ -28,9 +28,16 @@ def test_every_executable_is_an_entry_point():
 def test_mimic_graph_conditions_and_params_file():
     names = lambda args: [n.name for n in resolve(MIMIC_GRAPH, dict(MIMIC_ARGS, **args))]  # noqa: E731
     base = ["camera", "landmarks", "normalizer", "generator", "inverse"]
-    assert names({}) == base + ["sim_face"]                      # no bag unless asked, sim by default
+    assert names({}) == base + ["sim_face", "servo_bridge"]      # no bag unless asked, sim by default
     assert names({"use_sim": "false", "record": "b"}) == base + ["recorder"]
     assert names({"use_sim": "false", "servo_bridge": "local"}) == base + ["servo_bridge"]  # not for "pi"
+    # the simulated robot as deployed: the bridge executes, on an emulated bus whatever servo_backend says,
+    # and the face follows what the bridge sent
+    for extra in ({}, {"servo_bridge": "local", "servo_backend": "pca9685"}):
+        by = {n.name: n for n in resolve(MIMIC_GRAPH, dict(MIMIC_ARGS, **extra))}
+        assert by["servo_bridge"].parameters["backend"] == "fake"
+        assert by["sim_face"].parameters["command_topic"] == "joint_states"
+    assert names({"use_sim": "true", "servo_bridge": "local"}).count("servo_bridge") == 1
     nodes = resolve(MIMIC_GRAPH, dict(MIMIC_ARGS, params_file="/p.yaml", seed="2", continuous="false"))
     assert all(n.params_files == ("/p.yaml",) for n in nodes)
     by = {n.name: n for n in nodes}

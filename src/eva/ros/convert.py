@@ -72,17 +72,20 @@ def joints_to_msg(names, positions, stamp_ns: int) -> JointState:
     return msg
 
 
-def msg_to_positions(msg: JointState, names) -> np.ndarray:
+def msg_to_positions(msg: JointState, names, ignore_unknown: bool = False) -> np.ndarray:
     """JointState -> positions in the order of ``names``.
 
+    Args:
+        ignore_unknown: other joints may be present (the bridge's joint_states also hold eyes and neck).
+
     Raises:
-        MessageError: wrong lengths, unknown or missing names, NaN/inf values.
+        MessageError: wrong lengths, unknown (unless ignored) or missing names, NaN/inf values.
     """
     names = list(names)
     if len(msg.name) != len(msg.position):
         raise MessageError(f"JointState has {len(msg.name)} names but {len(msg.position)} positions")
     given = dict(zip(msg.name, msg.position))
-    unknown = sorted(set(given) - set(names))
+    unknown = [] if ignore_unknown else sorted(set(given) - set(names))
     missing = [n for n in names if n not in given]
     if unknown or missing:
         raise MessageError(f"JointState names do not match the motors: unknown {unknown}, missing {missing}")

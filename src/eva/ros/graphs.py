@@ -5,8 +5,10 @@ their defaults and descriptions (:class:`LaunchArg`), and its source node, whose
 end ends the graph. Node parameter values may name launch
 arguments as ``"$(arg)"`` strings, resolved by :func:`resolve`. A node with a
 ``condition`` runs only when that argument is true (or, for a non-boolean
-argument, not empty/"none"); ``"arg==value"`` runs it only for that value. A ``params_file`` argument, when given, is a ROS
-params file layered over every node's parameters (it wins).
+argument, not empty/"none"); ``"arg==value"`` runs it only for that value,
+``"!arg"`` only when it is false, and clauses joined by ``&`` must all hold. A
+``params_file`` argument, when given, is a ROS params file layered over every
+node's parameters (it wins).
 """
 from __future__ import annotations
 
@@ -95,11 +97,13 @@ MIMIC_LAUNCH_ARGS = {
     "continuous": LaunchArg("true", "inverse: expected level (true) or the most likely level (false, the paper)"),
     "inverse_role": LaunchArg("auto", "inverse: auto (F trained on G's images if shipped), inverse or "
                                       "inverse-on-generated"),
-    "use_sim": LaunchArg("true", "run the simulated face (no robot attached)"),
+    "use_sim": LaunchArg("true", "run the simulated robot (no robot attached): a local servo bridge on an emulated "
+                                 "I2C bus executes the commands and the simulated face follows what it sent"),
     "sim_width": LaunchArg("240", "simulated robot camera width, px (the shipped models' source size)"),
     "sim_height": LaunchArg("160", "simulated robot camera height, px"),
     "record": LaunchArg("", "bag directory: record the run's topics there (empty: no bag)"),
-    "servo_bridge": LaunchArg("pi", "pi: the bridge runs on the robot's Pi (not started here); local: start it here"),
+    "servo_bridge": LaunchArg("pi", "without use_sim: pi (the bridge runs on the robot's Pi, not started here) or "
+                                    "local (start it here)"),
     "servo_backend": LaunchArg("pca9685", "with servo_bridge:=local: pca9685 (a board on this machine), fake or sim"),
     "params_file": LaunchArg("", "ROS params file layered over every node's parameters (it wins)"),
 }
@@ -116,10 +120,14 @@ MIMIC_GRAPH = (
     NodeSpec("inverse", "inverse", {"checkpoints": "$(checkpoints)", "seed": "$(seed)", "device": "$(device)",
                                     "runtime": "$(runtime)", "continuous": "$(continuous)",
                                     "role": "$(inverse_role)"}),
+    # The simulated robot as deployed: the bridge (its safety logic, the Adafruit driver on an emulated
+    # I2C bus) executes the commands, and the simulated face moves to what it reports having sent.
     NodeSpec("sim_face", "sim_face", {"capture": "continuous", "rate_hz": 30.0, "reliable": False,
-                                      "width": "$(sim_width)", "height": "$(sim_height)"}, condition="use_sim"),
+                                      "width": "$(sim_width)", "height": "$(sim_height)",
+                                      "command_topic": "joint_states"}, condition="use_sim"),
     NodeSpec("recorder", "recorder", {"out": "$(record)", "topics": "mimic"}, condition="record"),
-    NodeSpec("servo_bridge", "servo_bridge", {"backend": "$(servo_backend)"}, condition="servo_bridge==local"),
+    NodeSpec("servo_bridge", "servo_bridge", {"backend": "fake"}, condition="use_sim"),
+    NodeSpec("servo_bridge", "servo_bridge", {"backend": "$(servo_backend)"}, condition="servo_bridge==local&!use_sim"),
 )
 
 # The robot side alone (on the Raspberry Pi): ros2 launch eva servo_bridge.launch.py
@@ -155,6 +163,12 @@ def _convert(text: str):
 
 
 def _holds(condition: str, args: dict, node: str) -> bool:
+    return all(_clause(c.strip(), args, node) for c in condition.split("&"))
+
+
+def _clause(condition: str, args: dict, node: str) -> bool:
+    if condition.startswith("!"):
+        return not _clause(condition[1:], args, node)
     name, eq, want = condition.partition("==")
     if name not in args:
         raise KeyError(f"node {node}: condition needs launch argument {name!r}")

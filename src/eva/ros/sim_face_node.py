@@ -1,7 +1,9 @@
 """sim_face: the simulated Eva face and its camera, standing in for the robot.
 
-Subscribes to ``motor_commands`` and publishes what the robot's camera sees on
-``robot/image_raw``. ``capture: on_command`` (babbling) lets the servos settle
+Subscribes to ``motor_commands`` (or, with ``command_topic: joint_states``, to
+what the servo bridge reports having sent: the simulated robot as deployed, with
+the bridge's clamping, slew limit and watchdog in the loop) and publishes what the
+robot's camera sees on ``robot/image_raw``. ``capture: on_command`` (babbling) lets the servos settle
 in simulated time after each command and publishes one frame of the settled
 face; ``capture: continuous`` runs the servo physics in real time and films at
 ``rate_hz`` (mimicry). Bad commands are logged (throttled), counted, and ignored.
@@ -32,6 +34,7 @@ class SimFaceNode(Node):
         self.declare_parameter("frame_id", "eva_robot_camera")
         self.declare_parameter("width", 0)             # camera image px; 0 = from the config file
         self.declare_parameter("height", 0)
+        self.declare_parameter("command_topic", "motor_commands")  # or "joint_states" (the servo bridge's)
         p = self.get_parameter
         config = load_sim_config(p("config_file").value or None)
         if p("width").value or p("height").value:
@@ -45,14 +48,18 @@ class SimFaceNode(Node):
         self.rejected = 0
         self.frames = 0
         self.pub = self.create_publisher(Image, "robot/image_raw", sensor_qos(bool(p("reliable").value), 5))
-        self.create_subscription(JointState, "motor_commands", self._on_command, command_qos())
+        topic = p("command_topic").value
+        if topic not in ("motor_commands", "joint_states"):
+            raise ValueError(f"sim_face parameter command_topic must be motor_commands or joint_states, got {topic!r}")
+        self._ignore_unknown = topic == "joint_states"
+        self.create_subscription(JointState, topic, self._on_command, command_qos())
         if self.capture == "continuous":
             self._dt = 1.0 / float(p("rate_hz").value)
             self.create_timer(self._dt, self._on_tick)
 
     def _on_command(self, msg: JointState) -> None:
         try:
-            positions = msg_to_positions(msg, self.face.motor_names)
+            positions = msg_to_positions(msg, self.face.motor_names, self._ignore_unknown)
         except MessageError as err:
             self.rejected += 1
             self.get_logger().warning(f"rejected motor command: {err}", throttle_duration_sec=2.0)
