@@ -247,3 +247,24 @@ def test_eval_adds_rows_for_an_inverse_model_trained_on_g(trained, tmp_path):
     with pytest.raises(ValueError, match="trained on the images of"):
         from eva.learning.evaluate import EvalConfig, evaluate
         evaluate(EvalConfig(data=str(data), checkpoints=str(mine), seeds=2, limit=4, execution=False, progress=False))
+
+
+def test_eval_all_uses_the_nn_database_shipped_with_the_checkpoints(trained, tmp_path):
+    import shutil
+
+    from eva.cli.main import main
+    from eva.learning.data import BabblingData
+    from eva.learning.evaluate import EvalConfig, load_samples, nn_from_train_split
+
+    data, ck = trained
+    mine = tmp_path / "ck"
+    shutil.copytree(ck, mine)
+    assert main(["train", "nn", "--data", str(data), "--out", str(mine / "nn"), "--no-progress"]) == 0
+    cfg = EvalConfig(data=str(data), checkpoints=str(mine), all_samples=True, limit=50, progress=False)
+    s = load_samples(cfg, gen_meta={})  # the generator's training data is not at hand
+    assert s.nn_source.endswith("nn/nn_database.npz")
+    same = nn_from_train_split(BabblingData.open(data))  # what the training data itself would give
+    assert np.array_equal(s.nn(s.target), same(s.target))
+    (mine / "nn" / "nn_database.npz").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="nn_database.npz"):
+        load_samples(cfg, gen_meta={})

@@ -6,7 +6,10 @@ DIR/loss.png. Hyper-parameters come from a preset of config/learning.yaml (``pap
 the paper's, for a GPU; ``default``: a 2-core CPU in about an hour; ``ci``: seconds);
 the flags override them. Rerunning the same command resumes from DIR/last.pt.
 ``direct`` (MediaPipe blendshapes -> commands by ridge regression, a baseline beside
-the paper's two stages) writes DIR/direct.npz, fitted on ``--samples`` train images.
+the paper's two stages) writes DIR/direct.npz, fitted on ``--samples`` train images;
+``nn`` writes DIR/nn_database.npz, the NN baselines' database (the train split's
+robot landmarks and commands, a few MB), which ``eva eval --all`` uses when the
+training data is not at hand.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from dataclasses import asdict
 
 
 def add_arguments(p) -> None:
-    p.add_argument("kind", choices=["generator", "inverse", "landmark-to-motor", "direct"], help="model to train")
+    p.add_argument("kind", choices=["generator", "inverse", "landmark-to-motor", "direct", "nn"], help="model to train")
     p.add_argument("--data", required=True, help="babbling export directory or bag directory")
     p.add_argument("--out", required=True, help="run directory (checkpoints, logs); rerun to resume")
     p.add_argument("--preset", default="default", help="preset of config/learning.yaml: paper, default, ci")
@@ -60,11 +63,28 @@ def run_direct(args) -> int:
     return 0
 
 
+def run_nn(args) -> int:
+    from pathlib import Path
+
+    from eva.learning.baselines import save_nn_database
+    from eva.learning.data import BabblingData
+    from eva.learning.evaluate import nn_from_train_split
+
+    data = BabblingData.open(args.data, args.cache_dir, progress=not args.no_progress)
+    nn = nn_from_train_split(data)
+    out = save_nn_database(Path(args.out) / "nn_database.npz", nn.landmarks, nn.commands, data.motor_names,
+                           str(data.root))
+    print(f"nn: {len(nn.commands)} train samples with a face; wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def run(args) -> int:
     from eva.learning.train import train
 
     if args.kind == "direct":
         return run_direct(args)
+    if args.kind == "nn":
+        return run_nn(args)
     model_cfg, train_cfg = configs(args)
     summary = train(args.kind, args.data, args.out, model_cfg, train_cfg, preset=args.preset,
                     cache_dir=args.cache_dir, progress=not args.no_progress,

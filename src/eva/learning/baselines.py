@@ -79,6 +79,33 @@ class NearestNeighbourCommands:
         return out
 
 
+NN_DATABASE_FORMAT = "eva-nn-database-v1"
+
+
+def save_nn_database(path, landmarks, commands, motor_names, source: str = ""):
+    """Writes the NN baselines' database (the train split's robot-frame landmarks and commands) to ``path``."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, format=NN_DATABASE_FORMAT, landmarks=np.asarray(landmarks, np.float32),
+                        commands=np.asarray(commands, np.float32), motor_names=np.array(list(motor_names)),
+                        source=str(source))
+    return path
+
+
+def load_nn_database(path) -> tuple[NearestNeighbourCommands, list[str], int]:
+    """(the NN baseline, its motor names, its size) from a database file; ValueError naming a bad file."""
+    try:
+        with np.load(path) as z:
+            if str(z["format"]) != NN_DATABASE_FORMAT:
+                raise KeyError("format")
+            lm, cmds, names = z["landmarks"], z["commands"], [str(n) for n in z["motor_names"]]
+    except (OSError, KeyError, ValueError) as err:
+        raise ValueError(f"{path}: not an eva NN database ({type(err).__name__}: {err})") from None
+    return NearestNeighbourCommands(lm, cmds), names, len(lm)
+
+
 def random_init_like(loaded, seed: int):
     """RI: a copy of a loaded inverse checkpoint whose model has fresh random weights (seeded).
 

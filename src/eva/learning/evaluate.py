@@ -24,10 +24,12 @@ from tqdm import tqdm
 
 from eva.learning import metrics as M
 from eva.paths import shipped_checkpoints
-from eva.learning.baselines import NearestNeighbourCommands, random_commands, random_init_like, random_sample_indices
+from eva.learning.baselines import (NearestNeighbourCommands, load_nn_database, random_commands, random_init_like,
+                                   random_sample_indices)
 
 # Checkpoint directory layout: <root>/<role>/seed<seed>/best.pt; role -> the kind it must hold.
 CHECKPOINT_LAYOUT = "{role}/seed{seed}/best.pt"
+NN_DATABASE = "nn/nn_database.npz"  # under the checkpoint root: the train split's landmarks and commands
 CHECKPOINT_ROLES = {"generator": "generator", "inverse": "inverse",
                     "landmark-to-motor": "landmark-to-motor", "inverse-ri100": "inverse"}
 # Optional: used (a Table III row and an execution row) when present for every seed.
@@ -175,6 +177,7 @@ class Samples:
     ref: object  # BabblingData of the NN database / RS pool
     ref_idx: np.ndarray  # its train samples with a face
     nn: NearestNeighbourCommands  # robot-frame train landmarks -> commands
+    nn_source: str = ""  # where the NN database came from (a data folder or the shipped file)
     _crops: dict = field(default_factory=dict)
 
     def crops(self, crop) -> np.ndarray:
@@ -204,8 +207,18 @@ def load_samples(cfg: EvalConfig, gen_meta: dict) -> Samples:
     if not len(idx):
         raise ValueError(f"{cfg.data}: no {'sample' if cfg.all_samples else 'test sample'} with a face to evaluate")
     ref_path = cfg.reference
-    if ref_path is None and cfg.all_samples and Path(str(gen_meta.get("data", ""))).is_dir():
+    if ref_path is None and cfg.all_samples and gen_meta.get("data") and Path(str(gen_meta["data"])).is_dir():
         ref_path = gen_meta["data"]
+    shipped = Path(cfg.checkpoints) / NN_DATABASE
+    if ref_path is None and cfg.all_samples and shipped.is_file():
+        # the training data is not here: the NN baselines use the database shipped with the checkpoints,
+        # and RS draws from the evaluated images themselves (any robot image serves as a random sample)
+        nn, names, _ = load_nn_database(shipped)
+        if names != list(data.motor_names):
+            raise ValueError(f"{shipped}: motors {names} differ from the evaluated data's {data.motor_names}")
+        l53, conf = data.l53(idx)
+        return Samples(data, idx, np.asarray(data.commands[idx], np.float32), l53, conf,
+                       source_to_robot(l53, data.source_size), data, idx, nn, nn_source=str(shipped))
     ref = data if ref_path is None else BabblingData.open(ref_path, cfg.cache_dir, progress=cfg.progress)
     if cfg.all_samples and ref.root.resolve() == data.root.resolve():
         warnings.warn(f"--all on {data.root} with its own train split as the NN database and RS pool: "
@@ -216,10 +229,16 @@ def load_samples(cfg: EvalConfig, gen_meta: dict) -> Samples:
     if list(ref.motor_names) != list(data.motor_names):
         raise ValueError(f"reference motors {ref.motor_names} differ from the evaluated data's {data.motor_names}")
     l53, conf = data.l53(idx)
-    ref_l53, _ = ref.l53(ref_idx)
-    nn = NearestNeighbourCommands(source_to_robot(ref_l53, ref.source_size), np.asarray(ref.commands[ref_idx]))
+    nn = nn_from_train_split(ref)
     return Samples(data, idx, np.asarray(data.commands[idx], np.float32), l53, conf,
-                   source_to_robot(l53, data.source_size), ref, ref_idx, nn)
+                   source_to_robot(l53, data.source_size), ref, ref_idx, nn, nn_source=str(ref.root))
+
+
+def nn_from_train_split(data):
+    """The NN baselines' database: ``data``'s train samples with a face, robot-frame landmarks -> commands."""
+    idx = data.split("train", face_only=True)
+    l53, _ = data.l53(idx)
+    return NearestNeighbourCommands(source_to_robot(l53, data.source_size), np.asarray(data.commands[idx]))
 
 
 def _commands_row(pred, true) -> dict:
@@ -356,7 +375,7 @@ def evaluate(cfg: EvalConfig) -> dict:
         det.close()
     result = summarize(per_seed)
     result["meta"] = {
-        "data": str(s.data.root), "reference": str(s.ref.root), "split": "all" if cfg.all_samples else "test",
+        "data": str(s.data.root), "reference": str(s.ref.root), "nn_database": s.nn_source, "split": "all" if cfg.all_samples else "test",
         "n_samples": int(len(s.idx)), "n_reference": int(len(s.ref_idx)), "seeds": list(range(cfg.seeds)),
         "checkpoints": {role: [str(p.resolve()) for p in ps] for role, ps in paths.items()},
         "execution": cfg.execution, "generator_runtime": cfg.generator_runtime, "robot_frame_px": list(M.ROBOT_FRAME), "detections": det.calls,
