@@ -57,7 +57,7 @@ def test_connect_sends_neutral(board, cal):
 
 def test_commands_write_expected_counts_per_channel(board, cal):
     b, bus = board
-    cmd = {"jaw": 1500.0, "brow_left": 1234.5, "brow_right": 1950.0, "neck_3": 2000.0, "eye_yaw": 1850.0}
+    cmd = {"jaw": 1500.0, "brow_up_left": 1234.5, "brow_up_right": 1950.0, "neck_3": 2000.0, "eye_yaw": 1850.0}
     n_before = len(bus.writes)
     sent = b.send_action(cmd)
     assert len(bus.writes) == n_before + len(cmd)  # one I2C write per changed channel
@@ -82,7 +82,7 @@ def test_pulses_outside_calibration_are_clamped_inside_it(board, cal):
 def test_two_boards_get_their_own_channels(board):
     b, bus = board
     bus.writes.clear()
-    b.send_action({"neck_0": 1700.0, "brow_left": 1700.0})  # both on channel 0
+    b.send_action({"neck_0": 1700.0, "brow_up_left": 1700.0})  # both on channel 0
     assert bus.channel(0x41, 0) == (0, expected_ticks(1700.0))
     assert bus.channel(0x40, 0) == (0, expected_ticks(1700.0))
     assert [w.address for w in bus.writes] == [0x41, 0x40]
@@ -183,11 +183,11 @@ def test_sim_board_drives_the_face(cal):
     face = SimFace(noise=False)
     b = SimBoard(cal, face=face)
     b.connect()
-    s = cal["brow_right"]  # inverted: pulse_min_us is full pull
-    b.send_action({"jaw": cal["jaw"].pulse_max_us, "brow_right": s.pulse_min_us, "neck_2": 2000.0})
+    s = cal["brow_up_right"]  # inverted: pulse_min_us is full pull
+    b.send_action({"jaw": cal["jaw"].pulse_max_us, "brow_up_right": s.pulse_min_us, "neck_2": 2000.0})
     targets = dict(zip(face.motor_names, face.targets))
-    assert targets["jaw"] == pytest.approx(1.0, abs=0.01) and targets["brow_right"] == pytest.approx(1.0, abs=0.01)
-    assert targets["brow_left"] == pytest.approx(0.0, abs=0.01)
+    assert targets["jaw"] == pytest.approx(1.0, abs=0.01) and targets["brow_up_right"] == pytest.approx(1.0, abs=0.01)
+    assert targets["brow_up_left"] == pytest.approx(0.0, abs=0.01)
     pos = dict(zip(b.motor_names, b.positions))
     assert pos["neck_2"] == pytest.approx((2000 - 600) / 1800, abs=0.01)  # kept as state
     b.disconnect()
@@ -210,7 +210,7 @@ def _servo(name="jaw", **kw):
 
 
 @pytest.mark.parametrize("servos,match", [
-    ({"jaw": _servo(), "brow_left": _servo()}, r"servos\.brow_left\.channel.*already used by jaw"),
+    ({"jaw": _servo(), "brow_up_left": _servo()}, r"servos\.brow_up_left\.channel.*already used by jaw"),
     ({"jaw": _servo(pulse_min_us=2000)}, r"servos\.jaw\.pulse_min_us: must be < pulse_max_us"),
     ({"jaw": _servo(neutral=1.2)}, r"servos\.jaw\.neutral"),
     ({"jaw": _servo(neutral=-0.1)}, r"servos\.jaw\.neutral"),

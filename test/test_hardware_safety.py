@@ -254,12 +254,12 @@ def test_pulse_to_ticks_12_bit():
 
 def test_bridge_pulses_follow_calibration(cal):
     logic = BridgeLogic(cal)
-    assert logic.neutral_pulses()["brow_right"] == 2000.0  # inverted, neutral 0
+    assert logic.neutral_pulses()["brow_up_right"] == 2000.0  # inverted, neutral 0
     assert logic.neutral_pulses()["neck_0"] == 1500.0
-    logic.on_command(["brow_right", "neck_0"], [5.0, 0.0], T0, T0)
+    logic.on_command(["brow_up_right", "neck_0"], [5.0, 0.0], T0, T0)
     for k in range(1, 30):
         pulses = logic.tick(T0 + k * 10 * MS)
-    assert pulses["brow_right"] == 1100.0 and pulses["neck_0"] == pytest.approx(1500 - 0.28 * 1.5 * 1800)  # first tick: dt 0
+    assert pulses["brow_up_right"] == 1100.0 and pulses["neck_0"] == pytest.approx(1500 - 0.28 * 1.5 * 1800)  # first tick: dt 0
     d = logic.diagnostics()
     assert d["accepted"] == 1 and d["clamped"] == 1 and d["rejected"] == 0
 

@@ -120,23 +120,38 @@ def test_retarget_sends_the_users_neutral_to_the_robots_rest_from_the_first_fram
         assert np.abs(out - neutral).max() < 0.6, i  # at rest, not at the middle of the robot's range
 
 
-def test_retarget_maps_expression_intensity_onto_the_robots_range():
+@pytest.mark.parametrize("neutral_from", ["first", "history"])
+def test_retarget_maps_expression_intensity_onto_the_robots_range(neutral_from):
     r_lo, r_hi, neutral = _skewed_robot()
-    norm = Normalizer(NormalizerConfig(mode="retarget", filter=False, min_extent=0.5), r_lo, r_hi, neutral)
+    cfg = NormalizerConfig(mode="retarget", filter=False, min_extent=0.5, neutral_from=neutral_from)
+    norm = Normalizer(cfg, r_lo, r_hi, neutral)
     shape, cam = _user(neutral)
     up = np.zeros((53, 2))
     up[37, 1] = -1.0
-    outs = []
-    for i in range(300):  # mostly neutral, a smile of 8 aligned px (24 camera px) now and then
-        level = 1.0 if i % 10 == 0 else 0.0
-        outs.append(norm(cam(shape + 8.0 * level * up), i / 30))
+    level = lambda i: 1.0 if i >= 20 and i % 10 == 0 else 0.0  # noqa: E731  (neutral first, then smiles)
+    # mostly neutral, a smile of 8 aligned px (24 camera px) now and then
+    outs = [norm(cam(shape + 8.0 * level(i) * up), i / 30) for i in range(300)]
     smile, rest = outs[-10], outs[-9]
     assert smile[37, 1] == pytest.approx(neutral[37, 1] - 5.0, abs=0.3)  # the user's full smile is the robot's
     assert np.abs(rest - neutral).max() < 0.05 and np.abs(np.delete(smile - neutral, 37, 0)).max() < 0.05
     # a user whose expressions are small (1 px) is amplified at most 1 / min_extent = 2x
     norm.reset()
-    outs = [norm(cam(shape + (1.0 if i % 10 == 0 else 0.0) * up), i / 30) for i in range(300)]
+    outs = [norm(cam(shape + level(i) * up), i / 30) for i in range(300)]
     assert outs[-10][37, 1] == pytest.approx(neutral[37, 1] - 2.0, abs=0.1)
+
+
+def test_retarget_first_frames_neutral_holds_while_history_neutral_follows_a_lasting_expression():
+    r_lo, r_hi, neutral = _skewed_robot()
+    shape, cam = _user(neutral)
+    up = np.zeros((53, 2))
+    up[37, 1] = -4.0
+    out = {}
+    for how in ("first", "history"):
+        norm = Normalizer(NormalizerConfig(mode="retarget", filter=False, neutral_from=how), r_lo, r_hi, neutral)
+        for i in range(400):  # neutral for a second, then a smile held for 12 s
+            out[how] = norm(cam(shape + (up if i >= 30 else 0.0)), i / 30)
+    assert out["first"][37, 1] < neutral[37, 1] - 3.0      # still smiling at the robot
+    assert abs(out["history"][37, 1] - neutral[37, 1]) < 0.5  # the median took the smile as the new neutral
 
 
 def test_face_lost_for_the_timeout_starts_a_new_user():

@@ -44,14 +44,14 @@ def _send(probe, pub, ex, names, positions, stamp=None, n=1):
 def test_commands_reach_the_board_within_calibration(bridge):
     node, probe, pub, states, ex = bridge
     cal = node.logic.calibration
-    _send(probe, pub, ex, ["jaw", "brow_left"], [1.0, 7.0], n=30)  # 7.0 is clamped to 1
+    _send(probe, pub, ex, ["jaw", "brow_up_left"], [1.0, 7.0], n=30)  # 7.0 is clamped to 1
     i2c = node.board.i2c
-    for name in ("jaw", "brow_left"):
+    for name in ("jaw", "brow_up_left"):
         s = cal[name]
         expect = pulse_us_to_ticks(s.pulse_min_us if s.inverted else s.pulse_max_us, cal.pwm_frequency_hz)
         assert abs(i2c.channel(s.address, s.channel)[1] - expect) <= 1, name
     last = dict(zip(states[-1].name, states[-1].position))
-    assert last["jaw"] == pytest.approx(1.0, abs=0.01) and last["brow_left"] == pytest.approx(1.0, abs=0.01)
+    assert last["jaw"] == pytest.approx(1.0, abs=0.01) and last["brow_up_left"] == pytest.approx(1.0, abs=0.01)
     assert node.logic.diagnostics()["clamped"] >= 1
 
 

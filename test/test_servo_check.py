@@ -113,7 +113,7 @@ def assert_speed_limited(bus: FakeI2C, clock: FakeClock, servo, speed: float) ->
 
 
 def test_each_servo_sweeps_neutral_0_1_neutral_through_calibrated_counts(run_check, capsys):
-    names = ["brow_left", "brow_right", "eye_yaw", "neck_1"]  # plain, inverted, neutral 0.5, board 0x41
+    names = ["brow_up_left", "brow_up_right", "eye_yaw", "neck_1"]  # plain, inverted, neutral 0.5, board 0x41
     code, bus, _ = run_check(["--backend", "fake", "--yes", "--only", *names])
     assert code == 0
     cal = load_calibration()
@@ -128,7 +128,7 @@ def test_each_servo_sweeps_neutral_0_1_neutral_through_calibrated_counts(run_che
         assert min(offs) == min(at0, at1) and max(offs) == max(at0, at1), name  # never beyond the calibration
         assert f"{name}: channel {s.channel}, board 0x{s.address:02x}" in out
         assert f"{position_to_pulse_us(s, 0.0):7.1f} us" in out and f"{position_to_pulse_us(s, 1.0):7.1f} us" in out
-    assert bus.channel(0x40, cal["brow_right"].channel) == (0, FULL)  # released at the end
+    assert bus.channel(0x40, cal["brow_up_right"].channel) == (0, FULL)  # released at the end
 
 
 def test_sweep_is_slew_limited_by_speed(run_check):
@@ -170,7 +170,7 @@ def test_only_restricts_to_the_named_servos(run_check, capsys):
         else:  # neutral on connect, full off on release, nothing else
             assert offs <= {expected_ticks(bus, s, s.neutral), FULL}, s.name
     out = capsys.readouterr().out
-    assert "[1/1] jaw:" in out and "brow_left" not in out
+    assert "[1/1] jaw:" in out and "brow_up_left" not in out
 
 
 def test_unknown_only_name_is_an_error_naming_it(run_check, monkeypatch, capsys):

@@ -19,9 +19,9 @@ def add_pipeline_arguments(p) -> None:
     """Options shared by ``eva mimic-eval`` and ``eva demo``: models and normalization."""
     p.add_argument("--checkpoints", help="checkpoint root (<role>/seed<k>/best.pt); default: the shipped ones")
     p.add_argument("--seed", type=int, default=0, help="which seed's generator and inverse model (default: 0)")
-    p.add_argument("--mode", choices=("minmax", "neutral", "retarget"), default="minmax",
-                   help="normalizer: paper min-max ranges, displacement from the user's first frames, or retarget "
-                        "(the user's neutral to the robot's rest; default: minmax)")
+    p.add_argument("--mode", choices=("retarget", "minmax", "neutral"), default="retarget",
+                   help="normalizer: retarget (the user's neutral to the robot's rest, their range onto the robot's; "
+                        "default), minmax (the paper's ranges) or neutral (displacement from the first frames)")
     p.add_argument("--human-ranges", help="calibrated human ranges (.npz); default: adaptive")
     p.add_argument("--discrete", action="store_true", help="argmax levels (paper) instead of expected levels")
     p.add_argument("--inverse-role", choices=("auto", "inverse", "inverse-on-generated"), default="auto",

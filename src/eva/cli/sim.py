@@ -1,6 +1,6 @@
 """Render the simulated Eva face for given motor values to a PNG.
 
-Motors are given by name (``--set jaw=1 brow_left=0.5``; the rest stay 0) or
+Motors are given by name (``--set jaw=1 brow_up_left=0.5``; the rest stay 0) or
 as a full vector (``--positions 0,0,...``). ``--landmarks`` draws what
 MediaPipe finds on the render.
 """

@@ -18,13 +18,14 @@ what a dataset hides: the head moves, turns and changes distance. So:
    neutral. A face lost for ``user_timeout_s`` starts a new user.
 4. ``mode="retarget"``: the user's neutral face goes to the robot's rest and
    their expression intensity onto the robot's range, from the first frame on.
-   The neutral is a per-coordinate percentile (``neutral_pct``, the median by
-   default) of the last ``history_frames`` aligned frames: people spend most of
-   their time near their neutral, so it settles within a second and follows
-   slow drift. A displacement from it is scaled per landmark, axis and side, so
-   that the user's ``extent_pct`` percentile displacement reaches the robot's
-   range from its rest (gain at most ``1 / min_extent``, never amplifying noise
-   more than that).
+   The neutral is the mean of the user's first ``neutral_frames`` face frames
+   (``neutral_from="first"``, growing frame by frame until then), or a
+   per-coordinate percentile of the last ``history_frames`` aligned frames
+   (``"history"``: it follows drift, but reads a user who is expressive half the
+   time as half-expressive at rest; it scored lower on the development clips). A
+   displacement from it is scaled per landmark, axis and side, so that the user's
+   ``extent_pct`` percentile displacement over the history reaches the robot's
+   range from its rest (gain at most ``1 / min_extent``).
 5. One-Euro smoothing of the output (``filter``), in robot pixels.
 
 All points are (53, 2) in the paper's landmark order (``eva.core.landmarks``);
@@ -48,14 +49,15 @@ MODES = ("minmax", "neutral", "retarget")
 class NormalizerConfig:
     """How human landmarks become robot landmarks (mirrored in config/normalizer.yaml)."""
 
-    mode: str = "minmax"          # "minmax" (paper IV-B), "neutral" (user's first frames) or "retarget"
+    mode: str = "retarget"        # "retarget" (chosen by fidelity), "minmax" (paper IV-B) or "neutral"
     align: bool = True            # remove head pose and face size first (similarity on RIGID_POINTS)
     min_span: float = 1.0         # minmax without calibration: human span >= min_span * robot span
-    neutral_frames: int = 15      # neutral mode: frames averaged into the user's neutral face
+    neutral_frames: int = 15      # neutral/retarget: frames averaged into the user's neutral face
     gain: float = 1.0             # neutral mode: robot displacement per aligned human displacement
     user_timeout_s: float = 2.0   # neutral/retarget: a face lost this long starts a new user
     history_frames: int = 900     # retarget: aligned frames the neutral and extents are estimated from
     neutral_pct: float = 50.0     # retarget: per-coordinate percentile of the history taken as neutral
+    neutral_from: str = "first"   # retarget: "first" (the first neutral_frames frames) or "history" (the percentile)
     extent_pct: float = 98.0      # retarget: percentile of |displacement| mapped onto the robot's range
     min_extent: float = 0.5       # retarget: human extent >= this x the robot's (gain <= 1 / min_extent)
     clip_margin: float = 0.25     # outputs are kept within the robot range widened by this fraction
@@ -71,6 +73,8 @@ class NormalizerConfig:
             raise ValueError(f"normalizer min_span must be > 0, got {self.min_span}")
         if self.neutral_frames < 1:
             raise ValueError(f"normalizer neutral_frames must be >= 1, got {self.neutral_frames}")
+        if self.neutral_from not in ("history", "first"):
+            raise ValueError(f"normalizer neutral_from must be history or first, got {self.neutral_from!r}")
         if self.history_frames < 1 or not 0 <= self.neutral_pct <= 100 or not 50 < self.extent_pct <= 100 \
                 or self.min_extent <= 0:
             raise ValueError("normalizer retarget parameters must be history_frames >= 1, 0 <= neutral_pct <= 100, "
@@ -159,6 +163,7 @@ class Normalizer:
         self._history = np.empty((self.config.history_frames, 53, 2), np.float32)
         self._n_history = 0
         self._stats = None  # retarget: (neutral, extent up, extent down), refreshed as the history grows
+        self._first = None  # retarget with neutral_from "first": the mean of the user's first frames
         self._last_face_s: float | None = None
         self._filter.reset()
 
@@ -216,7 +221,12 @@ class Normalizer:
         self._n_history = n + 1
         if self._stats is None or n < 30 or n % self.REFRESH == 0:
             hist = self._history[:min(self._n_history, cfg.history_frames)]
-            neutral = np.percentile(hist, cfg.neutral_pct, axis=0)
+            if cfg.neutral_from == "first":  # the user's first frames (kept once the history wraps)
+                if self._first is None or self._n_history <= cfg.neutral_frames:
+                    self._first = hist[:cfg.neutral_frames].mean(axis=0)
+                neutral = self._first
+            else:
+                neutral = np.percentile(hist, cfg.neutral_pct, axis=0)
             d = hist - neutral
             up = np.percentile(np.maximum(d, 0), cfg.extent_pct, axis=0)
             down = np.percentile(np.maximum(-d, 0), cfg.extent_pct, axis=0)

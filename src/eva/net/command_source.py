@@ -15,7 +15,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rate", type=float, default=30.0, help="commands per second")
     ap.add_argument("--duration", type=float, required=True, help="seconds to publish once a subscriber matched")
-    ap.add_argument("--names", default="brow_left,brow_right,cheek_left,cheek_right,mouth_corner_up_left,"
+    ap.add_argument("--names", default="brow_up_left,brow_up_right,brow_down_left,brow_down_right,mouth_corner_up_left,"
                     "mouth_corner_up_right,mouth_corner_down_left,mouth_corner_down_right,jaw,lower_lip")
     ap.add_argument("--match-timeout", type=float, default=30.0)
     args = ap.parse_args(argv)

@@ -92,8 +92,8 @@ MIMIC_LAUNCH_ARGS = {
     "device": LaunchArg("auto", "auto (GPU when present), cpu or cuda"),
     "runtime": LaunchArg("auto", "generator/inverse: auto (ONNX Runtime on the CPU), torch or onnxruntime"),
     "int8": LaunchArg("true", "generator: 8-bit ONNX Runtime model on the CPU (false: fp32)"),
-    "mode": LaunchArg("minmax", "normalizer: minmax (the paper's ranges), neutral (displacement from the user's "
-                                "first frames) or retarget (the user's neutral to the robot's rest)"),
+    "mode": LaunchArg("retarget", "normalizer: retarget (the user's neutral to the robot's rest, their range onto "
+                                  "the robot's), minmax (the paper's ranges) or neutral (the user's first frames)"),
     "continuous": LaunchArg("true", "inverse: expected level (true) or the most likely level (false, the paper)"),
     "inverse_role": LaunchArg("auto", "inverse: auto (F trained on G's images if shipped), inverse or "
                                       "inverse-on-generated"),

@@ -179,13 +179,13 @@ def render_face(positions, config: SimFaceConfig | None = None,
 
 # ------------------------------------------------------------------- CLI
 
-EXPRESSIONS = {  # name -> {motor: command}, for --save
+EXPRESSIONS = {  # name -> {motor: command}: the expressions test_sim_face checks MediaPipe reads; for --save
     "neutral": {},
-    "smile": {"mouth_corner_up_left": 1, "mouth_corner_up_right": 1, "cheek_left": 0.75, "cheek_right": 0.75},
-    "frown": {"mouth_corner_down_left": 1, "mouth_corner_down_right": 1},
-    "brows_up": {"brow_left": 1, "brow_right": 1},
+    "happy": {"mouth_corner_up_left": 1, "mouth_corner_up_right": 1, "jaw": 0.25},
+    "sad": {"brow_up_left": 0.5, "brow_up_right": 0.5, "mouth_corner_down_left": 1, "mouth_corner_down_right": 1},
+    "surprised": {"brow_up_left": 1, "brow_up_right": 1, "jaw": 1},
+    "angry": {"brow_down_left": 1, "brow_down_right": 1},
     "mouth_open": {"jaw": 1},
-    "surprise": {"brow_left": 1, "brow_right": 1, "jaw": 1, "lower_lip": 0.5},
     "all_max": {},  # filled in below
 }
 
