@@ -54,6 +54,20 @@ def test_mimic_eval_reports_fidelity_and_the_target_relative_distance(clip_folde
     assert "fidelity" in capsys.readouterr().out
 
 
+def test_mimic_eval_scores_the_direct_baseline_and_the_paper_normalization(clip_folder, tmp_path):
+    out = tmp_path / "d.json"
+    still = sorted(clip_folder.iterdir())[0]
+    assert main(["mimic-eval", "--input", str(clip_folder), str(still), "--pipeline", "direct", "--mode", "minmax",
+                 "--max-frames", "6", "--json", str(out), "--no-progress"]) == 0
+    summary = json.loads(out.read_text())
+    mean = summary["mean_over_clips"]
+    assert len(summary["clips"]) == mean["clips"] == 2 and mean["frames"] == 7
+    assert set(mean["overall"]) == {"robot", "rest", "random"} and mean["faces_found"] == 7
+    assert main(["mimic-eval", "--input", str(clip_folder), "--pipeline", "direct", "--direct",
+                 str(tmp_path / "none.npz"), "--no-progress"]) == 1  # a missing model is one clear error
+    assert main(["mimic-eval", "--input", str(clip_folder), "--normalizer-param", "no_such=1", "--no-progress"]) == 1
+
+
 def test_calibrated_ranges_feed_the_normalizer(clip_folder, tmp_path):
     ranges = tmp_path / "ranges.npz"
     assert main(["calibrate", "--input", str(clip_folder), "--out", str(ranges)]) == 0

@@ -142,7 +142,8 @@ def run(args) -> int:
                            normalizer_config(args.mode, args.normalizer_param), continuous=not args.discrete,
                            seed=args.seed, progress=not args.no_progress, human_ranges_file=args.human_ranges,
                            direct=direct)
-        summaries[str(clip)] = summary = summarize(result)
+        key = str(clip) if str(clip) not in summaries else f"{clip}#{len(summaries)}"  # the same clip twice
+        summaries[key] = summary = summarize(result)
         _print_summary(Path(clip).name, summary)
     if len(summaries) > 1:
         summary = {"clips": summaries, "mean_over_clips": mean_over_clips(list(summaries.values()))}

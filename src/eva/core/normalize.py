@@ -47,13 +47,13 @@ MODES = ("minmax", "neutral", "retarget")
 
 @dataclass
 class NormalizerConfig:
-    """How human landmarks become robot landmarks (mirrored in config/normalizer.yaml)."""
+    """How human landmarks become robot landmarks (mirrored in config/mimic.yaml's normalizer)."""
 
     mode: str = "retarget"        # "retarget" (chosen by fidelity), "minmax" (paper IV-B) or "neutral"
     align: bool = True            # remove head pose and face size first (similarity on RIGID_POINTS)
     min_span: float = 1.0         # minmax without calibration: human span >= min_span * robot span
     neutral_frames: int = 15      # neutral/retarget: frames averaged into the user's neutral face
-    gain: float = 1.0             # neutral mode: robot displacement per aligned human displacement
+    gain: float = 1.0             # neutral/retarget: robot displacement per (scaled) aligned human displacement
     user_timeout_s: float = 2.0   # neutral/retarget: a face lost this long starts a new user
     history_frames: int = 900     # retarget: aligned frames the neutral and extents are estimated from
     neutral_pct: float = 50.0     # retarget: per-coordinate percentile of the history taken as neutral
@@ -211,8 +211,9 @@ class Normalizer:
         h_neutral = self._neutral_sum / self._neutral_n
         return (self.r_neutral + self.config.gain * (h - h_neutral)).astype(np.float32)
 
-    # Statistics are refreshed on every frame while the history is short, then every REFRESH frames
-    # (a percentile over 900 x 106 values costs ~1 ms).
+    # Statistics are refreshed on every frame while the history is short, then every REFRESH frames:
+    # the two percentiles over 900 x 106 values take ~2.6 ms, so a frame averages 0.48 ms (minmax: 0.20 ms),
+    # measured here over 1,500 frames.
     REFRESH = 10
 
     def _retarget(self, h: np.ndarray) -> np.ndarray:
