@@ -72,7 +72,15 @@ def level_difference(human: np.ndarray, robot: np.ndarray) -> float | None:
     return float(np.abs(human[ok] - robot[ok]).mean()) if ok.any() else None
 
 
-def _mean(values) -> float | None:
+def blendshape_vector(scores: dict | None) -> np.ndarray:
+    """A face's blendshape scores (name -> score) as a (52,) float32 row in `BLENDSHAPE_NAMES` order; NaN: none."""
+    if not scores:
+        return np.full(len(BLENDSHAPE_NAMES), np.nan, np.float32)
+    return np.array([scores.get(n, np.nan) for n in BLENDSHAPE_NAMES], np.float32)
+
+
+def mean_defined(values) -> float | None:
+    """The mean of the values that are not None (None when there are none)."""
     vals = [v for v in values if v is not None]
     return float(np.mean(vals)) if vals else None
 
@@ -100,7 +108,7 @@ def fidelity(human: np.ndarray, robots: dict[str, np.ndarray], names) -> dict:
             entry[label] = {"correlation": correlation(h[:, j], r[:, j]),
                             "level_difference": level_difference(h[:, j], r[:, j])}
         groups[group] = entry
-    overall = {label: {"correlation": _mean(g[label]["correlation"] for g in groups.values()),
-                       "level_difference": _mean(g[label]["level_difference"] for g in groups.values())}
+    overall = {label: {"correlation": mean_defined(g[label]["correlation"] for g in groups.values()),
+                       "level_difference": mean_defined(g[label]["level_difference"] for g in groups.values())}
                for label in series}
     return {"groups": groups, "overall": overall}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eva.core.fidelity import BLENDSHAPE_NAMES
+from eva.core.fidelity import BLENDSHAPE_NAMES, blendshape_vector
 
 FORMAT = "eva-direct-retarget-v1"
 
@@ -63,11 +63,11 @@ def fit(blendshapes: np.ndarray, commands: np.ndarray, motor_names, ridge: float
     return DirectModel(w, list(motor_names), samples=len(x))
 
 
-def level_accuracy(model: DirectModel, blendshapes, commands, levels=(0.0, 0.25, 0.5, 0.75, 1.0)) -> float:
-    """Per-motor exact-level accuracy (%) of the nearest level to the prediction (as Table III)."""
-    lv = np.asarray(levels)
-    pred = lv[np.abs(model.predict(blendshapes)[..., None] - lv).argmin(-1)]
-    return float((np.abs(pred - np.asarray(commands)) < 1e-6).mean() * 100)
+def level_accuracy(model: DirectModel, blendshapes, commands) -> float:
+    """Per-motor exact-level accuracy (%) of the nearest level to the prediction (Table III's metric)."""
+    from eva.learning.metrics import command_accuracy
+
+    return float(np.mean(command_accuracy(model.predict(blendshapes), commands)))
 
 
 def robot_blendshapes(images, progress: bool = True) -> np.ndarray:
@@ -81,8 +81,7 @@ def robot_blendshapes(images, progress: bool = True) -> np.ndarray:
     try:
         for k in tqdm(range(len(images)), desc="robot blendshapes", unit="img", disable=not progress):
             face = det.detect(np.ascontiguousarray(images[k]))
-            if face is not None:
-                out[k] = [face.blendshapes[n] for n in BLENDSHAPE_NAMES]
+            out[k] = blendshape_vector(None if face is None else face.blendshapes)
     finally:
         det.close()
     return out

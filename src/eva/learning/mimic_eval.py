@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from eva.core.fidelity import BLENDSHAPE_NAMES, GROUPS, fidelity, group_values
+from eva.core.fidelity import BLENDSHAPE_NAMES, GROUPS, blendshape_vector, fidelity, group_values, mean_defined
 from eva.core.normalize import NormalizerConfig
 from eva.learning import metrics as M
 from eva.learning.baselines import random_commands
@@ -56,12 +56,6 @@ class MimicRun:
                 "blendshape_names": np.array(self.blendshape_names), "fps": np.float32(self.fps)}
 
 
-def _blend_vector(face, names) -> np.ndarray:
-    if face is None or not face.blendshapes:
-        return np.full(len(names), np.nan, np.float32)
-    return np.array([face.blendshapes.get(n, np.nan) for n in names], np.float32)
-
-
 def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerConfig | None = None,
               continuous: bool = True, seed: int = 0, progress: bool = True, human_ranges_file=None,
               direct=None) -> MimicRun:
@@ -82,7 +76,7 @@ def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerCon
     run = MimicRun(blendshape_names=list(BLENDSHAPE_NAMES), fps=float(fps))
     human_det = FaceDetector(running_mode="video", max_faces=2, blendshapes=True)
     robot_det = FaceDetector(running_mode="image", blendshapes=True)
-    names, nan_blend = run.blendshape_names, np.full(len(BLENDSHAPE_NAMES), np.nan, np.float32)
+    nan_blend = blendshape_vector(None)
     try:
         with SimFace(seed=seed, noise=True) as face, SimFace(seed=seed + 1, noise=True) as rand_face, \
                 SimFace(seed=seed + 2, noise=True) as rest_face:
@@ -102,7 +96,7 @@ def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerCon
                         rows.append(nan_blend)
                     continue
                 if direct is not None:
-                    cmd = direct.predict(_blend_vector(human, names))
+                    cmd = direct.predict(blendshape_vector(None if human is None else human.blendshapes))
                 else:
                     cmd = models.commands(models.self_image(target), continuous)
                 robot, robot_face = _execute(face, cmd, robot_det)
@@ -110,10 +104,10 @@ def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerCon
                 _, rest_found = _execute(rest_face, rest_face.neutral(), robot_det)
                 run.target.append(model_to_robot(crop, target).astype(np.float32))
                 run.robot.append(robot), run.random_robot.append(rand), run.commands.append(cmd)
-                run.human_blendshapes.append(_blend_vector(human, names))
-                run.robot_blendshapes.append(_blend_vector(robot_face, names))
-                run.random_blendshapes.append(_blend_vector(rand_found, names))
-                run.rest_blendshapes.append(_blend_vector(rest_found, names))
+                run.human_blendshapes.append(blendshape_vector(None if human is None else human.blendshapes))
+                run.robot_blendshapes.append(blendshape_vector(None if robot_face is None else robot_face.blendshapes))
+                run.random_blendshapes.append(blendshape_vector(None if rand_found is None else rand_found.blendshapes))
+                run.rest_blendshapes.append(blendshape_vector(None if rest_found is None else rest_found.blendshapes))
     finally:
         human_det.close()
         robot_det.close()
@@ -163,17 +157,13 @@ def mean_over_clips(summaries: list[dict]) -> dict:
     if not fids:
         return {}
 
-    def mean(values):
-        vals = [v for v in values if v is not None]
-        return float(np.mean(vals)) if vals else None
-
     labels = list(fids[0]["overall"])
+    figures = ("correlation", "level_difference")
     groups = {g: {"human_moves": any(f["groups"][g]["human_moves"] for f in fids),
-                  "human_std": mean(f["groups"][g]["human_std"] for f in fids),
-                  **{k: {m: mean(f["groups"][g][k][m] for f in fids) for m in ("correlation", "level_difference")}
-                     for k in labels}} for g in fids[0]["groups"]}
-    overall = {k: {m: mean(f["overall"][k][m] for f in fids) for m in ("correlation", "level_difference")}
-               for k in labels}
+                  "human_std": mean_defined(f["groups"][g]["human_std"] for f in fids),
+                  **{k: {m: mean_defined(f["groups"][g][k][m] for f in fids) for m in figures} for k in labels}}
+              for g in fids[0]["groups"]}
+    overall = {k: {m: mean_defined(f["overall"][k][m] for f in fids) for m in figures} for k in labels}
     faces = sum(s["faces_found"] for s in summaries)
     return {"groups": groups, "overall": overall, "clips": len(fids), "frames": sum(s["frames"] for s in summaries),
             "faces_found": faces}
