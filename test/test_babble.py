@@ -111,3 +111,59 @@ def test_babbling_at_another_camera_size(tmp_path):
     assert len(steps) == 6 and steps[0].image.shape == (160, 240, 3)
     assert summary.detection_rate == 1.0
     assert max(s.landmarks[:, 0].max() for s in steps) < 240  # landmarks in this image's pixels
+
+
+def test_a_recorder_that_joins_late_still_gets_every_step(tmp_path):
+    """The babbler waits for the recorder's acknowledgements: late discovery loses no step."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+
+    from eva.data.babbling import BabblingIndex
+    from eva.ros.babbler import Babbler
+    from eva.ros.landmarks_node import LandmarksNode
+    from eva.ros.recorder import RecorderNode
+    from eva.ros.sim_face_node import SimFaceNode
+
+    bag = tmp_path / "bag"
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    nodes = []
+    try:
+        face = SimFaceNode(context=context, parameter_overrides=[Parameter("noise", value=False)])
+        lms = LandmarksNode("robot_landmarks", context=context, parameter_overrides=[
+            Parameter("image_topic", value="robot/image_raw"), Parameter("landmarks_topic", value="robot/landmarks"),
+            Parameter("head_pose_topic", value="robot/head_pose"), Parameter("reliable", value=True)])
+        babbler = Babbler(motor_names=face.face.motor_names, context=context, parameter_overrides=[
+            Parameter("seed", value=3), Parameter("steps", value=4), Parameter("autostart", value=False),
+            Parameter("capture_timeout_s", value=0.5)])
+        nodes += [face, lms, babbler]
+        ex = SingleThreadedExecutor(context=context)
+        for n in nodes:
+            ex.add_node(n)
+
+        def spin_until(cond, what, timeout=30.0):
+            deadline = time.monotonic() + timeout
+            while not cond():
+                assert time.monotonic() < deadline, what
+                ex.spin_once(timeout_sec=0.02)
+
+        spin_until(lambda: babbler.pub.get_subscription_count() >= 1 and face.pub.get_subscription_count() >= 1
+                   and lms.pub.get_subscription_count() >= 1, "discovery")
+        babbler.start()
+        spin_until(lambda: babbler._frames >= 1, "step 0 filmed")  # before any recorder exists
+        assert babbler.captured == 0 and babbler.missing_in_recording()
+        recorder = RecorderNode(context=context, parameter_overrides=[Parameter("out", value=str(bag))])
+        nodes.append(recorder)
+        ex.add_node(recorder)
+        spin_until(lambda: babbler.done, "babbling with the late recorder")
+        assert babbler.retries == 1  # step 0's image was gone: filmed again; command and clouds came late
+        recorder.close()
+    finally:
+        for n in reversed(nodes):
+            n.destroy_node()
+        rclpy.try_shutdown(context=context)
+    index = BabblingIndex(bag)
+    assert len(index.commands) == 4 and index.landmarks_missing == 0
+    for k in range(4):
+        np.testing.assert_array_equal(index.commands[k], babble_command(3, k, 10))

@@ -53,7 +53,8 @@ def _run(drop=(), delay=(), steps=3):
         robot = FakeRobot(context, drop, delay)
         babbler = Babbler(motor_names=NAMES, context=context, parameter_overrides=[
             Parameter("seed", value=11), Parameter("steps", value=steps),
-            Parameter("capture_timeout_s", value=0.3), Parameter("min_subscribers", value=1)])
+            Parameter("capture_timeout_s", value=0.3), Parameter("min_subscribers", value=1),
+            Parameter("wait_for_recorder", value=False)])
         ex = SingleThreadedExecutor(context=context)
         ex.add_node(robot)
         ex.add_node(babbler)

@@ -105,6 +105,7 @@ def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, nois
             ("sim_face <- motor_commands", lambda: babbler.pub.get_subscription_count() >= 2),
             ("landmarks <- robot/image_raw", lambda: face.pub.get_subscription_count() >= 2),
             ("babbler <- robot/landmarks", lambda: lms.pub.get_subscription_count() >= 2),
+            ("babbler <- recorder/written", lambda: recorder.written_pub.get_subscription_count() >= 1),
         ])
         t0 = time.monotonic()
         babbler.start()

@@ -26,7 +26,7 @@ PARAMETERS = {  # name: (default, description)
     "model_path": ("", "face_landmarker.task; empty = the verified cached model"),
     "running_mode": ("video", "video (tracks between frames) or image (exact, reproducible)"),
     "max_faces": (2, "faces MediaPipe looks for; with several the largest is followed, then the nearest to it"),
-    "reliable": (False, "reliable QoS with a queue of 5 (recording runs); default best effort, newest frame only"),
+    "reliable": (False, "reliable QoS with a queue of 5, transient local out (recording runs); default best effort, newest frame only"),
 }
 
 
@@ -44,8 +44,10 @@ class LandmarksNode(Node):
                                      max_faces=int(p("max_faces").value), blendshapes=False)  # not published
         reliable = bool(p("reliable").value)
         qos = sensor_qos(reliable, 5 if reliable else 1)  # live: newest frame only, no backlog
-        self.pub = self.create_publisher(PointCloud2, p("landmarks_topic").value, qos)
-        self.pose_pub = self.create_publisher(PoseStamped, p("head_pose_topic").value, qos)
+        # recording runs: a recorder that matched late still gets the last 5 clouds (eva.ros.qos)
+        out_qos = sensor_qos(reliable, 5 if reliable else 1, transient_local=reliable)
+        self.pub = self.create_publisher(PointCloud2, p("landmarks_topic").value, out_qos)
+        self.pose_pub = self.create_publisher(PoseStamped, p("head_pose_topic").value, out_qos)
         self.create_subscription(Image, p("image_topic").value, self._on_image, qos)
         self.frames = 0
         self.faces = 0

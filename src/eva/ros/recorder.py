@@ -3,6 +3,12 @@
 ``topics``: ``babbling`` (commands, robot images and landmarks, reliable) or
 ``mimic`` (every stage of the mimicry graph, best effort like its publishers).
 
+While recording babbling, the recorder acknowledges every message it has
+written on ``recorder/written`` (std_msgs/Header: the message's header stamp,
+frame_id the topic). The babbler moves to the next step only once the recorder
+has written the step's command, image and landmarks, so a recorder that
+discovered the graph late, or fell behind, never loses a step.
+
 Raw subscriptions (``raw=True``) hand over the serialized bytes, so nothing is
 decoded or re-encoded on the way to disk. The bag rolls to a new MCAP file
 every ``split_seconds`` and rewrites metadata.yaml after each, so a killed run
@@ -13,14 +19,21 @@ from __future__ import annotations
 from rclpy.node import Node
 from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2
+from std_msgs.msg import Header
 
-from eva.ros.qos import command_qos, sensor_qos
+from eva.data.cdr import header_stamp_ns
+from eva.ros.convert import ns_to_time
+from eva.ros.qos import command_qos, sensor_qos, written_qos
 
+WRITTEN_TOPIC = "recorder/written"
 # topic (relative to /eva) -> (message class, rosbag2 type name, QoS maker)
+# Commands and landmarks come from eva's own transient-local writers (babbler, landmarks node);
+# the robot camera may be any driver, so its images are read volatile (compatible with all).
 BABBLING_TOPICS = {
-    "motor_commands": (JointState, "sensor_msgs/msg/JointState", lambda: command_qos(10)),
+    "motor_commands": (JointState, "sensor_msgs/msg/JointState", lambda: command_qos(10, transient_local=True)),
     "robot/image_raw": (Image, "sensor_msgs/msg/Image", lambda: sensor_qos(True, 10)),
-    "robot/landmarks": (PointCloud2, "sensor_msgs/msg/PointCloud2", lambda: sensor_qos(True, 10)),
+    "robot/landmarks": (PointCloud2, "sensor_msgs/msg/PointCloud2",
+                        lambda: sensor_qos(True, 10, transient_local=True)),
 }
 _IMAGE = (Image, "sensor_msgs/msg/Image", lambda: sensor_qos(False, 10))
 _CLOUD = (PointCloud2, "sensor_msgs/msg/PointCloud2", lambda: sensor_qos(False, 10))
@@ -62,6 +75,9 @@ class RecorderNode(Node):
                                split_seconds=float(p("split_seconds").value), resume=bool(p("resume").value),
                                qos={t: [spec[2]()] for t, spec in self.topics.items()})
         self.counts = {t: 0 for t in self.topics}
+        self.written_pub = None
+        if p("topics").value == "babbling":
+            self.written_pub = self.create_publisher(Header, WRITTEN_TOPIC, written_qos())
         for topic, (cls, _, qos) in self.topics.items():
             self.create_subscription(cls, topic, self._writer(topic), qos(), raw=True)
 
@@ -69,6 +85,8 @@ class RecorderNode(Node):
         def write(data: bytes) -> None:
             self.bag.write(topic, self.get_clock().now().nanoseconds, data)
             self.counts[topic] += 1
+            if self.written_pub is not None:
+                self.written_pub.publish(Header(stamp=ns_to_time(header_stamp_ns(data)), frame_id=topic))
         return write
 
     def close(self) -> None:
