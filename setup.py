@@ -31,6 +31,7 @@ setup(
         "console_scripts": [
             "eva = eva.cli.main:main",
             "babbler = eva.ros.babbler:main",
+            "robot_babbler = eva.ros.robot_babbler:main",
             "sim_face = eva.ros.sim_face_node:main",
             "landmarks = eva.ros.landmarks_node:main",
             "camera = eva.ros.camera_node:main",

@@ -180,3 +180,39 @@ def test_wait_for_must_name_node_and_topic(context, folder):
     with pytest.raises(ValueError, match="NODE:TOPIC"):
         CameraNode(context=context, parameter_overrides=[
             Parameter("source", value=str(folder[0])), Parameter("wait_for", value="just_a_topic")])
+
+
+def test_crop_publishes_the_part_on_the_chosen_topics_and_moves_the_principal_point(context, folder):
+    path, images = folder
+    listener = Node("listener", namespace="/eva", context=context)
+    got_images, got_infos = [], []
+    image_sub = listener.create_subscription(Image, "robot/image_raw", got_images.append, sensor_qos(True, 50))
+    listener.create_subscription(CameraInfo, "robot/camera_info", got_infos.append, sensor_qos(True, 50))
+    node = CameraNode(context=context, parameter_overrides=[
+        Parameter("source", value=str(path)), Parameter("fps", value=FPS), Parameter("reliable", value=True),
+        Parameter("min_subscribers", value=1), Parameter("crop", value="4,2,20,16"),
+        Parameter("image_topic", value="robot/image_raw"), Parameter("info_topic", value="robot/camera_info")])
+    ex = SingleThreadedExecutor(context=context)
+    ex.add_node(listener)
+    assert spin_until(ex, lambda: image_sub.get_publisher_count() >= 1)
+    ex.add_node(node)
+    assert spin_until(ex, lambda: node.done and len(got_infos) >= N_IMAGES)
+    for msg, info, rgb in zip(got_images, got_infos, images):
+        np.testing.assert_array_equal(msg_to_rgb(msg), rgb[2:18, 4:24])
+        assert (info.width, info.height) == (20, 16)
+        np.testing.assert_allclose(info.k, [32, 0, 12, 0, 32, 10, 0, 0, 1])  # cx 16 - 4, cy 12 - 2
+    node.destroy_node()
+    listener.destroy_node()
+
+
+def test_a_bad_crop_or_one_larger_than_the_frames_is_an_error(context, folder):
+    with pytest.raises(CameraError, match="crop must be X,Y,W,H"):
+        CameraNode(context=context, parameter_overrides=[
+            Parameter("source", value=str(folder[0])), Parameter("crop", value="1,2")])
+    node = CameraNode(context=context, parameter_overrides=[
+        Parameter("source", value=str(folder[0])), Parameter("crop", value="0,0,64,48"), Parameter("fps", value=FPS)])
+    ex = SingleThreadedExecutor(context=context)
+    ex.add_node(node)
+    assert spin_until(ex, lambda: node.done)
+    assert node.frames == 0 and "outside the 32x24 camera frame" in str(node.error)
+    node.destroy_node()

@@ -12,8 +12,35 @@ def test_babble_graph_resolves_typed_arguments():
     assert nodes["robot_landmarks"].parameters["landmarks_topic"] == "robot/landmarks"
 
 
+def test_babble_graph_robot_variants():
+    def nodes(**kw):
+        return {n.name: n for n in resolve(BABBLE_GRAPH, dict(BABBLE_ARGS, **kw))}
+
+    sim = nodes()
+    assert sim["babbler"].executable == "babbler" and sim["recorder"].parameters.get("topics", "babbling") == "babbling"
+    assert "servo_bridge" not in sim and "robot_camera" not in sim
+    real = nodes(robot="real", camera="webcam:1", crop="80,40,480,320", settle_s="0.5", rest_s="30")
+    assert set(real) == {"recorder", "robot_camera", "robot_landmarks", "babbler"}  # the bridge is on the Pi
+    assert real["babbler"].executable == "robot_babbler" and real["babbler"].parameters["settle_s"] == 0.5
+    assert real["robot_camera"].parameters["crop"] == "80,40,480,320"
+    assert real["robot_camera"].parameters["image_topic"] == "robot/image_raw"
+    assert real["recorder"].parameters["topics"] == "robot_babbling"
+    assert real["robot_landmarks"].parameters["reliable"] is False  # live frames: best effort like the camera
+    local = nodes(robot="real", servo_bridge="local", servo_backend="fake")
+    assert local["servo_bridge"].parameters["backend"] == "fake"
+    simrt = nodes(robot="sim_realtime")
+    assert set(simrt) == {"recorder", "sim_face", "servo_bridge", "robot_landmarks", "babbler"}
+    assert simrt["sim_face"].parameters["command_topic"] == "joint_states"  # moved only by the bridge
+    assert simrt["sim_face"].parameters["capture"] == "continuous"
+    from eva.ros.graphs import GRAPHS
+    with pytest.raises(ValueError, match="robot:=moon must be one of sim, real, sim_realtime"):
+        GRAPHS["babble"].check(dict(BABBLE_ARGS, robot="moon"))
+
+
 def test_missing_argument_is_named():
     with pytest.raises(KeyError, match="out"):
+        resolve(BABBLE_GRAPH, {"steps": "1", "robot": "sim"})
+    with pytest.raises(KeyError, match="condition needs launch argument 'robot'"):
         resolve(BABBLE_GRAPH, {"steps": "1"})
 
 

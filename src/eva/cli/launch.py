@@ -24,7 +24,10 @@ def show_args(graph) -> str:
     """The graph's launch arguments with descriptions and defaults, as ``ros2 launch --show-args`` lists them."""
     lines = ["Arguments (pass arguments as '<name>:=<value>'):"]
     for name, arg in graph.args.items():
-        lines += ["", f"    '{name}':", f"        {arg.description}", f"        (default: '{arg.default}')"]
+        text = arg.description
+        if arg.choices:  # as launch's DeclareLaunchArgument words it
+            text += ("" if text.endswith(".") else ".") + f" Valid choices are: {list(arg.choices)}"
+        lines += ["", f"    '{name}':", f"        {text}", f"        (default: '{arg.default}')"]
     return "\n".join(lines)
 
 
@@ -70,6 +73,7 @@ def run(args) -> int:
         print(show_args(graph))
         return 0
     values = parse_launch_args(args.launch_args, graph.defaults(), args.graph)
+    graph.check(values)
     result = run_graph(resolve(graph.nodes, values), until=graph.source, stop_timeout_s=args.stop_timeout)
     if result.failed:
         print(f"eva launch {args.graph}: failed: {', '.join(result.failed)} "

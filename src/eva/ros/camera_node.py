@@ -17,6 +17,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
+from eva.core.crop import crop_image, parse_crop
 from eva.perception.cameras import CameraError, Frame, camera_info, open_camera
 from eva.ros.convert import image_to_msg, ns_to_time
 from eva.ros.diagnostics import StageStats
@@ -33,6 +34,10 @@ PARAMETERS = {  # name: (default, description)
     "reliable": (False, "reliable QoS (recording runs); default best effort, keep last 1"),
     "min_subscribers": (0, "start reading once both topics have this many matched subscribers"),
     "max_frames": (0, "end after this many frames, like the end of a file (0 = no limit; benchmarks)"),
+    "image_topic": ("camera/image_raw", "topic of the images (robot babbling: robot/image_raw)"),
+    "info_topic": ("camera/camera_info", "topic of the camera info (robot babbling: robot/camera_info)"),
+    "crop": ("", "X,Y,W,H px: publish only this part of each frame (the paper crops 480x320 around the robot's "
+                 "head); empty = whole frames"),
     "wait_for": ("", "comma-separated NODE:TOPIC pairs: reading starts once each node subscribes to its topic "
                      "(the pipeline is up, so a clip is not half over before the last stage is ready)"),
 }
@@ -65,9 +70,15 @@ class CameraNode(Node):
         except CameraError:
             super().destroy_node()
             raise
+        try:
+            self.crop = parse_crop(str(p("crop")))
+        except ValueError as err:
+            self.camera.close()
+            super().destroy_node()
+            raise CameraError(f"camera parameter {err}") from None
         qos = sensor_qos(bool(p("reliable")), 1)
-        self.image_pub = self.create_publisher(Image, "camera/image_raw", qos)
-        self.info_pub = self.create_publisher(CameraInfo, "camera/camera_info", qos)
+        self.image_pub = self.create_publisher(Image, str(p("image_topic")), qos)
+        self.info_pub = self.create_publisher(CameraInfo, str(p("info_topic")), qos)
         self.stats = StageStats(self, "camera")  # /diagnostics at 1 Hz: capture -> publish latency, dropped
         self.frames = 0          # published
         self.dropped = 0         # read from a live camera but overwritten before publishing
@@ -126,6 +137,14 @@ class CameraNode(Node):
             frame, self._latest = self._latest, None
         if frame is not None:
             stamp = frame.stamp_ns  # capture time: end-to-end latency is measured from here
+            if self.crop is not None:
+                try:
+                    frame = Frame(crop_image(frame.rgb, self.crop), frame.stamp_ns, frame.index)
+                except ValueError as err:  # the device delivers smaller frames than the crop needs
+                    self.error, self._ended = err, True
+                    self._stop.set()
+                    frame = None
+        if frame is not None:
             self.image_pub.publish(image_to_msg(frame.rgb, stamp, self.frame_id))
             self.info_pub.publish(self._camera_info(frame, stamp))
             self.frames += 1
@@ -146,8 +165,12 @@ class CameraNode(Node):
         if msg is None or (msg.width, msg.height) != (w, h):  # computed once per image size
             cal = camera_info(self.camera)
             fx, fy, cx, cy = cal["fx"], cal["fy"], cal["cx"], cal["cy"]
+            k = list(cal["K"])
+            if self.crop is not None:  # the principal point moves with the crop's corner
+                cx, cy = cx - self.crop[0], cy - self.crop[1]
+                k[2], k[5] = cx, cy
             msg = self._info_msg = CameraInfo(
-                width=w, height=h, distortion_model="plumb_bob", d=cal["D"], k=cal["K"],
+                width=w, height=h, distortion_model="plumb_bob", d=cal["D"], k=k,
                 r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
                 p=[fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0])
             if cal["estimated"]:

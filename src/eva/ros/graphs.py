@@ -32,6 +32,7 @@ class LaunchArg:
 
     default: str
     description: str
+    choices: tuple[str, ...] = ()  # the values it takes (empty: any)
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,18 @@ class Graph:
         """Launch argument name -> default value."""
         return {k: a.default for k, a in self.args.items()}
 
+    def check(self, values: dict) -> None:
+        """Raises ValueError naming an argument whose value is not one of its choices."""
+        for k, a in self.args.items():
+            if a.choices and str(values.get(k, a.default)) not in a.choices:
+                raise ValueError(f"launch argument {k}:={values[k]} must be one of {', '.join(a.choices)}")
+
 
 BABBLE_LAUNCH_ARGS = {
+    "robot": LaunchArg("sim", "sim (the simulated face in simulated time, fast), real (a robot: the servo bridge "
+                              "and a robot camera, real time) or sim_realtime (the simulated robot as deployed: "
+                              "a local servo bridge on an emulated bus moves the simulated face, filmed in real "
+                              "time)", ("sim", "real", "sim_realtime")),
     "out": LaunchArg("babble_bag", "bag directory the babbling run is recorded to"),
     "steps": LaunchArg("16000", "babbling steps to capture (the paper: 16,000)"),
     "seed": LaunchArg("0", "seed of the command sequence and of the simulated camera noise"),
@@ -67,19 +78,60 @@ BABBLE_LAUNCH_ARGS = {
     "noise": LaunchArg("true", "simulated camera noise and light jitter (false: exact renders)"),
     "width": LaunchArg("0", "robot camera image width, px (0 = config/sim_face.yaml, 480)"),
     "height": LaunchArg("0", "robot camera image height, px (0 = config/sim_face.yaml, 320)"),
+    "camera": LaunchArg("realsense", "robot:=real: the camera filming the robot: realsense[:SERIAL], webcam[:N] "
+                                     "or /dev/videoN"),
+    "crop": LaunchArg("", "robot:=real: X,Y,W,H px of the camera frame around the robot's head (the paper: "
+                          "480x320); empty = whole frames"),
+    "settle_s": LaunchArg("0.3", "robot: skin settle time after the servos arrive, before a frame counts (s)"),
+    "rest_every": LaunchArg("0", "robot: rest after this many steps so the servos cool down (0 = never)"),
+    "rest_s": LaunchArg("60", "robot: rest length (s); the face goes to neutral"),
+    "servo_bridge": LaunchArg("pi", "robot:=real: pi (the bridge runs on the robot's Pi, not started here) or "
+                                    "local (start it here)", ("pi", "local")),
+    "servo_backend": LaunchArg("pca9685", "robot:=real with servo_bridge:=local: pca9685, fake or sim",
+                               ("pca9685", "fake", "sim")),
 }
 
 BABBLE_GRAPH = (
-    NodeSpec("recorder", "recorder", {"out": "$(out)", "resume": "$(resume)", "split_seconds": 1.0}),
+    NodeSpec("recorder", "recorder", {"out": "$(out)", "resume": "$(resume)", "split_seconds": 1.0},
+             condition="robot==sim"),
+    NodeSpec("recorder", "recorder", {"out": "$(out)", "resume": "$(resume)", "split_seconds": 1.0,
+                                      "topics": "robot_babbling"}, condition="!robot==sim"),
+    # sim: one frame rendered per command, in simulated time
     NodeSpec("sim_face", "sim_face", {"seed": "$(seed)", "noise": "$(noise)", "capture": "on_command",
-                                      "reliable": True, "width": "$(width)", "height": "$(height)"}),
+                                      "reliable": True, "width": "$(width)", "height": "$(height)"},
+             condition="robot==sim"),
+    # sim_realtime: the simulated face follows what the bridge sent and is filmed at 30 fps
+    NodeSpec("sim_face", "sim_face", {"seed": "$(seed)", "noise": "$(noise)", "capture": "continuous",
+                                      "rate_hz": 30.0, "reliable": False, "width": "$(width)",
+                                      "height": "$(height)", "command_topic": "joint_states"},
+             condition="robot==sim_realtime"),
+    NodeSpec("servo_bridge", "servo_bridge", {"backend": "fake"}, condition="robot==sim_realtime"),
+    # real: a camera films the robot; the bridge runs on its Pi (or here)
+    NodeSpec("camera", "robot_camera", {"source": "$(camera)", "width": "$(width)", "height": "$(height)",
+                                        "crop": "$(crop)", "image_topic": "robot/image_raw",
+                                        "info_topic": "robot/camera_info", "frame_id": "eva_robot_camera"},
+             condition="robot==real"),
+    NodeSpec("servo_bridge", "servo_bridge", {"backend": "$(servo_backend)"},
+             condition="robot==real&servo_bridge==local"),
+    # reliable (transient local) for the simulated-time recording; live robot frames: best effort
     NodeSpec("landmarks", "robot_landmarks", {"image_topic": "robot/image_raw",
                                               "landmarks_topic": "robot/landmarks",
                                               "head_pose_topic": "robot/head_pose",
-                                              "running_mode": "image", "max_faces": 1, "reliable": True}),
+                                              "running_mode": "image", "max_faces": 1, "reliable": True},
+             condition="robot==sim"),
+    NodeSpec("landmarks", "robot_landmarks", {"image_topic": "robot/image_raw",
+                                              "landmarks_topic": "robot/landmarks",
+                                              "head_pose_topic": "robot/head_pose",
+                                              "running_mode": "image", "max_faces": 1, "reliable": False},
+             condition="!robot==sim"),
     NodeSpec("babbler", "babbler", {"seed": "$(seed)", "steps": "$(steps)", "out": "$(out)",
-                                    "resume": "$(resume)"}),
+                                    "resume": "$(resume)"}, condition="robot==sim"),
+    NodeSpec("robot_babbler", "babbler", {"seed": "$(seed)", "steps": "$(steps)", "out": "$(out)",
+                                          "resume": "$(resume)", "settle_s": "$(settle_s)",
+                                          "rest_every": "$(rest_every)", "rest_s": "$(rest_s)"},
+             condition="!robot==sim"),
 )
+
 
 MIMIC_LAUNCH_ARGS = {
     "camera": LaunchArg("webcam:0", "webcam[:N], /dev/videoN, realsense[:SERIAL], a video file or an image folder"),

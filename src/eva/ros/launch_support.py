@@ -56,5 +56,6 @@ def launch_description(graph):
                      parameters=[s.parameters, *s.params_files], output="screen", on_exit=exit_handler(s.name))
                 for s in resolve(graph.nodes, args)]
 
-    return LaunchDescription([DeclareLaunchArgument(k, default_value=a.default, description=a.description)
+    return LaunchDescription([DeclareLaunchArgument(k, default_value=a.default, description=a.description,
+                                                    choices=list(a.choices) or None)
                               for k, a in graph.args.items()] + [OpaqueFunction(function=nodes)])

@@ -1,6 +1,7 @@
 """recorder: writes a graph's topics, as received (raw CDR), into a crash-safe rosbag2 bag.
 
-``topics``: ``babbling`` (commands, robot images and landmarks, reliable) or
+``topics``: ``babbling`` (commands, robot images and landmarks, reliable),
+``robot_babbling`` (the steps a robot babbler chose, see ``ROBOT_BABBLING_TOPICS``) or
 ``mimic`` (every stage of the mimicry graph, best effort like its publishers).
 
 While recording babbling, the recorder acknowledges every message it has
@@ -48,7 +49,18 @@ MIMIC_TOPICS = {
     "motor_commands": (JointState, "sensor_msgs/msg/JointState", lambda: command_qos(10)),
     "robot/image_raw": _IMAGE,
 }
-TOPIC_SETS = {"babbling": BABBLING_TOPICS, "mimic": MIMIC_TOPICS}
+# Robot babbling (eva.ros.robot_babbler): only each step's chosen messages, which the babbler publishes
+# on babble/*, written under the babbling bag's topic names (so it reads like a simulated bag), plus
+# the joint state the servo bridge reported. All come from the babbler's transient-local writers.
+_STEP_QOS = lambda: command_qos(10, transient_local=True)  # noqa: E731
+ROBOT_BABBLING_TOPICS = {
+    "motor_commands": (JointState, "sensor_msgs/msg/JointState", _STEP_QOS, "babble/command"),
+    "joint_states": (JointState, "sensor_msgs/msg/JointState", _STEP_QOS, "babble/joint_state"),
+    "robot/image_raw": (Image, "sensor_msgs/msg/Image", _STEP_QOS, "babble/image"),
+    "robot/landmarks": (PointCloud2, "sensor_msgs/msg/PointCloud2", _STEP_QOS, "babble/landmarks"),
+}
+TOPIC_SETS = {"babbling": BABBLING_TOPICS, "mimic": MIMIC_TOPICS, "robot_babbling": ROBOT_BABBLING_TOPICS}
+ACKNOWLEDGED = ("babbling", "robot_babbling")  # topic sets whose writes go out on recorder/written
 
 
 class RecorderNode(Node):
@@ -70,16 +82,18 @@ class RecorderNode(Node):
             raise ValueError("recorder parameter out (bag directory) is required")
         if p("topics").value not in TOPIC_SETS:
             raise ValueError(f"recorder parameter topics must be one of {sorted(TOPIC_SETS)}, got {p('topics').value!r}")
-        self.topics = {f"/eva/{t}": spec for t, spec in TOPIC_SETS[p("topics").value].items()}
+        # bag topic -> (message class, type name, QoS maker, subscribed topic)
+        self.topics = {f"/eva/{t}": (spec[0], spec[1], spec[2], f"/eva/{spec[3] if len(spec) > 3 else t}")
+                       for t, spec in TOPIC_SETS[p("topics").value].items()}
         self.bag = BagRecorder(out, {t: spec[1] for t, spec in self.topics.items()},
                                split_seconds=float(p("split_seconds").value), resume=bool(p("resume").value),
                                qos={t: [spec[2]()] for t, spec in self.topics.items()})
         self.counts = {t: 0 for t in self.topics}
         self.written_pub = None
-        if p("topics").value == "babbling":
+        if p("topics").value in ACKNOWLEDGED:
             self.written_pub = self.create_publisher(Header, WRITTEN_TOPIC, written_qos())
-        for topic, (cls, _, qos) in self.topics.items():
-            self.create_subscription(cls, topic, self._writer(topic), qos(), raw=True)
+        for topic, (cls, _, qos, source) in self.topics.items():
+            self.create_subscription(cls, source, self._writer(topic), qos(), raw=True)
 
     def _writer(self, topic: str):
         def write(data: bytes) -> None:
