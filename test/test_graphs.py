@@ -32,6 +32,7 @@ def test_babble_graph_robot_variants():
     assert set(simrt) == {"recorder", "sim_face", "servo_bridge", "robot_landmarks", "babbler"}
     assert simrt["sim_face"].parameters["command_topic"] == "joint_states"  # moved only by the bridge
     assert simrt["sim_face"].parameters["capture"] == "continuous"
+    assert "servo_bridge" not in nodes(robot="sim_realtime", servo_bridge="pi")  # the bridge on another host
     from eva.ros.graphs import GRAPHS
     with pytest.raises(ValueError, match="robot:=moon must be one of sim, real, sim_realtime"):
         GRAPHS["babble"].check(dict(BABBLE_ARGS, robot="moon"))

@@ -51,3 +51,38 @@ def test_analyze_measures_age_outage_and_resume():
     assert out["bridge_followed_after_s"] == 0.0
     assert out["neutral_through_outage"] and out["timeout_after_s"] == 0.0
     assert out["neutral_after_s"] == pytest.approx(0.5) and out["resumed_after_s"] == 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not OK, reason=f"network namespaces unavailable: {WHY}")
+def test_robot_babbling_across_the_link_records_only_true_steps_through_an_outage_and_trains(tmp_path):
+    """200 steps with the bridge on another host: 20 ms delay, 5 % loss and a 3 s outage in the middle."""
+    from eva.cli.main import main
+    from eva.data import iter_messages, read_babbling
+    from eva.net.babble_trial import run_babble_trial
+    from eva.ros.babbler import babble_command
+    from eva.sim.config import load_sim_config
+    from eva.sim.face import SimFace
+
+    bag = tmp_path / "bag"
+    out = run_babble_trial(str(bag), steps=200, seed=5, delay_s=0.02, loss=0.05, outage_s=3.0, outage_at=0.4,
+                           workdir=tmp_path)
+    assert out["babble_exit"] == 0 and out["bridge_exit"] == 0, out["babble_output"]
+    assert out["steps"] == 200, out["babble_output"]
+    assert out["frames"]["lost"]["ab"] > 0 and out["frames"]["outage"]["ab"] > 0  # the link really failed
+    assert out["bridge_inactive_in_outage"]  # the robot lost its commands: its watchdog took over
+    face = SimFace(load_sim_config().with_size(240, 160), noise=False)
+    face.connect()
+    try:
+        for k, step in enumerate(read_babbling(bag)):
+            np.testing.assert_array_equal(step.command, babble_command(5, k, 10))
+            face.send_action(step.command)
+            face.settle()
+            # every recorded image is the settled commanded face: none from the outage or a half-way pose
+            assert np.abs(face.render().astype(int) - step.image).mean() < 0.5, k
+    finally:
+        face.disconnect()
+    assert sum(1 for _ in iter_messages(bag, ["/eva/joint_states"])) == 200
+    assert main(["train", "inverse", "--data", str(bag), "--out", str(tmp_path / "inverse"), "--preset", "ci",
+                 "--no-progress"]) == 0
+    assert (tmp_path / "inverse" / "best.pt").exists()

@@ -51,8 +51,9 @@ def add_arguments(p) -> None:
                    help="skin settle time after the servos arrive, before a frame counts (default 0.3 s)")
     r.add_argument("--rest-every", type=int, default=0, help="rest after this many steps (0 = never)")
     r.add_argument("--rest-s", type=float, default=60.0, help="rest length in s (the face goes to neutral)")
-    r.add_argument("--servo-bridge", choices=("pi", "local"), default="pi",
-                   help="pi: the bridge runs on the robot's Pi (start it there first); local: start it here")
+    r.add_argument("--servo-bridge", choices=("auto", "pi", "local"), default="auto",
+                   help="pi: the bridge runs on the robot's Pi (start it there first); local: start it here; "
+                        "auto (default): pi for a real robot, local for --robot sim")
     r.add_argument("--servo-backend", choices=("pca9685", "fake", "sim"), default="pca9685",
                    help="with --servo-bridge local: the bridge's backend")
 
@@ -102,8 +103,7 @@ def _run_robot(args) -> int:
             progress=lambda n: bar.update(n - bar.n), seed=args.seed, resume=args.resume,
             noise=not args.no_noise, width=width, height=height, camera=args.camera, crop=args.crop,
             settle_s=args.settle_s, rest_every=args.rest_every, rest_s=args.rest_s,
-            servo_bridge=args.servo_bridge if args.robot == "real" else "local",
-            servo_backend=args.servo_backend)
+            servo_bridge=args.servo_bridge, servo_backend=args.servo_backend)
     if summary.error:
         print(f"eva babble: error: {summary.error}", file=sys.stderr)
     print(f"{'interrupted after' if summary.interrupted else 'recorded'} {summary.steps} steps in "

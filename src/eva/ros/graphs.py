@@ -85,8 +85,8 @@ BABBLE_LAUNCH_ARGS = {
     "settle_s": LaunchArg("0.3", "robot: skin settle time after the servos arrive, before a frame counts (s)"),
     "rest_every": LaunchArg("0", "robot: rest after this many steps so the servos cool down (0 = never)"),
     "rest_s": LaunchArg("60", "robot: rest length (s); the face goes to neutral"),
-    "servo_bridge": LaunchArg("pi", "robot:=real: pi (the bridge runs on the robot's Pi, not started here) or "
-                                    "local (start it here)", ("pi", "local")),
+    "servo_bridge": LaunchArg("auto", "pi (the bridge runs on the robot's Pi, not started here), local (start it "
+                                      "here) or auto (real: pi, sim_realtime: local)", ("auto", "pi", "local")),
     "servo_backend": LaunchArg("pca9685", "robot:=real with servo_bridge:=local: pca9685, fake or sim",
                                ("pca9685", "fake", "sim")),
 }
@@ -105,7 +105,7 @@ BABBLE_GRAPH = (
                                       "rate_hz": 30.0, "reliable": False, "width": "$(width)",
                                       "height": "$(height)", "command_topic": "joint_states"},
              condition="robot==sim_realtime"),
-    NodeSpec("servo_bridge", "servo_bridge", {"backend": "fake"}, condition="robot==sim_realtime"),
+    NodeSpec("servo_bridge", "servo_bridge", {"backend": "fake"}, condition="robot==sim_realtime&!servo_bridge==pi"),
     # real: a camera films the robot; the bridge runs on its Pi (or here)
     NodeSpec("camera", "robot_camera", {"source": "$(camera)", "width": "$(width)", "height": "$(height)",
                                         "crop": "$(crop)", "image_topic": "robot/image_raw",
