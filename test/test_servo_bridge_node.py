@@ -55,6 +55,16 @@ def test_commands_reach_the_board_within_calibration(bridge):
     assert node.logic.diagnostics()["clamped"] >= 1
 
 
+def test_latency_from_the_camera_stamp_to_arrival_and_to_the_first_pulse(bridge):
+    node, probe, pub, states, ex = bridge
+    for k in range(20):
+        stamp = probe.get_clock().now().nanoseconds - 30_000_000  # the frame was filmed 30 ms ago
+        _send(probe, pub, ex, ["jaw"], [0.05 * k], stamp=stamp)
+    arrival, pulse = node.arrival.percentiles(), node.to_pulse.percentiles()
+    assert node.arrival.count == node.to_pulse.count == 20  # every command reached the board, once each
+    assert 30 <= arrival["p50"] <= pulse["p50"] <= arrival["p50"] + 25  # the bridge waits at most one 20 ms tick
+
+
 def test_bad_commands_are_rejected_and_counted(bridge):
     node, probe, pub, states, ex = bridge
     _send(probe, pub, ex, ["jaw"], [float("nan")])

@@ -58,6 +58,7 @@ class Probe:
         self.records: list[tuple[str, int, int]] = []  # (stage, camera stamp ns, receive ns)
         self.peak_rss_mb = 0.0
         self.peak_rss_per_node_mb: dict[str, float] = {}
+        self.bridge: dict[str, str] = {}  # the servo bridge's last /diagnostics values (when it runs)
         self._rss_period_s = rss_period_s
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -88,6 +89,13 @@ class Probe:
             def cb(msg, stage=stage):
                 self.records.append((stage, time_to_ns(msg.header.stamp), clock.now().nanoseconds))
             node.create_subscription(cls, topic, cb, qos(10) if qos is command_qos else qos(False, 10))
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        def on_diagnostics(msg):
+            for st in msg.status:
+                if st.name == "eva/servo_bridge":
+                    self.bridge = {kv.key: kv.value for kv in st.values}
+        node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
         ex = SingleThreadedExecutor(context=ctx)
         ex.add_node(node)
         self._ready.set()

@@ -6,7 +6,8 @@ IV-A); every ``1/rate_hz`` s it asks :class:`eva.hardware.safety.BridgeLogic` fo
 the pulses (rejects malformed/stale/out-of-order commands, clamps, slew-limits,
 returns to neutral when commands stop for ``watchdog_timeout_s``) and writes them
 to the board. Publishes ``joint_states`` (positions really sent) and
-``/diagnostics`` (state, counters, age of the command in force). Deactivate and
+``/diagnostics`` (state, counters, age of the command in force, latency from the
+command's camera stamp to its arrival and to the first pulse written). Deactivate and
 shutdown slew to neutral, then release the PWM outputs. Imports neither torch
 nor MediaPipe: the Pi image has neither.
 """
@@ -53,6 +54,9 @@ class ServoBridgeNode(LifecycleNode):
         self._subs = []
         self.applied_stamp_ns = None   # camera stamp of the newest accepted face command
         self.age = LatencyStats()      # age of the command in force at each tick (ms)
+        self.arrival = LatencyStats()  # camera stamp -> an accepted face command arrives here (ms)
+        self.to_pulse = LatencyStats()  # camera stamp -> the first tick that writes it to the board (ms)
+        self._last_pulsed_ns = None
         self.joint_pub = self.create_lifecycle_publisher(JointState, "joint_states", QoSProfile(depth=10))
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", QoSProfile(depth=10))
         self.create_timer(1.0, self._publish_diagnostics)
@@ -116,6 +120,7 @@ class ServoBridgeNode(LifecycleNode):
         result = self.logic.on_command(list(msg.name), list(msg.position), stamp, now)
         if result.accepted:
             self.applied_stamp_ns = result.sent_ns  # on this clock (skew-corrected), never after arrival
+            self.arrival.add(result.sent_ns, now)
         else:
             self.get_logger().warning(f"rejected motor command: {result.reason}", throttle_duration_sec=2.0)
 
@@ -143,6 +148,9 @@ class ServoBridgeNode(LifecycleNode):
         active = self.logic.state == "active" and self.applied_stamp_ns is not None
         if active:
             self.age.add(self.applied_stamp_ns, now)
+            if self.applied_stamp_ns != self._last_pulsed_ns:  # a new command reached the board this tick
+                self.to_pulse.add(self.applied_stamp_ns, now)
+                self._last_pulsed_ns = self.applied_stamp_ns
         if self._trace is not None:
             self._trace.write(f"{now},{self.logic.state},{self.applied_stamp_ns or 0},{int(self.logic.at_neutral(1e-3))}\n")
 
@@ -181,8 +189,10 @@ class ServoBridgeNode(LifecycleNode):
         st.level = DiagnosticStatus.OK if d["state"] == "active" else DiagnosticStatus.WARN
         st.message = {"active": "following commands", "timeout": "no commands: holding neutral",
                       "parked": "parked at neutral"}.get(d["state"], d["state"])
-        ages = self.age.percentiles()
-        d.update(command_age_p50_ms=f"{ages['p50']:.1f}", command_age_p99_ms=f"{ages['p99']:.1f}")
+        ages, arrival, pulse = self.age.percentiles(), self.arrival.percentiles(), self.to_pulse.percentiles()
+        d.update(command_age_p50_ms=f"{ages['p50']:.1f}", command_age_p99_ms=f"{ages['p99']:.1f}",
+                 camera_to_bridge_p50_ms=f"{arrival['p50']:.1f}", camera_to_bridge_p99_ms=f"{arrival['p99']:.1f}",
+                 camera_to_pulse_p50_ms=f"{pulse['p50']:.1f}", camera_to_pulse_p99_ms=f"{pulse['p99']:.1f}")
         st.values = [KeyValue(key=k, value=str(v)) for k, v in d.items()]
         msg = DiagnosticArray(status=[st])
         msg.header.stamp = self.get_clock().now().to_msg()
