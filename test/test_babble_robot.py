@@ -50,6 +50,27 @@ def test_every_recorded_step_shows_its_command_and_holds_the_applied_joint_state
     np.testing.assert_array_equal(list(read_babbling(bag))[7].command, babble_command(4, 7, 10))
 
 
+def test_rest_pauses_take_the_face_to_neutral_between_steps(tmp_path, monkeypatch):
+    from eva.ros.robot_babbler import RobotBabbler
+    from eva.sim.config import load_sim_config
+
+    seen = []
+    orig = RobotBabbler._on_joint_state
+
+    def watch(self, msg):  # what the bridge reports while the babbler rests
+        if self.resting_until_ns is not None:
+            seen.append(dict(zip(msg.name, msg.position)))
+        orig(self, msg)
+
+    monkeypatch.setattr(RobotBabbler, "_on_joint_state", watch)
+    summary = run_robot_babbling(str(tmp_path / "bag"), steps=4, robot="sim_realtime", seed=2, noise=False,
+                                 rest_every=2, rest_s=1.5)
+    assert summary.steps == 4 and summary.rests == 1 and summary.seconds > 1.5  # after step 2, not at the end
+    assert count_steps(tmp_path / "bag") == 4
+    # the babbler stopped commanding: the bridge's watchdog took every face servo back to neutral (0)
+    assert seen and all(abs(seen[-1][n]) < 0.01 for n in load_sim_config().motor_names), seen[-1]  # 1 PWM tick
+
+
 def test_a_missing_servo_bridge_is_a_clear_error_and_records_nothing(tmp_path):
     frames = tmp_path / "frames"
     frames.mkdir()
@@ -73,3 +94,25 @@ def test_cli_robot_refuses_bad_input_before_starting(tmp_path, capsys):
         main(["babble", "--sim", "--robot", "--steps", "5", "--out", str(tmp_path / "b")])
     with pytest.raises(ValueError, match="robot:=moon must be one of sim, real, sim_realtime"):
         run_robot_babbling(str(tmp_path / "b"), steps=1, robot="moon")
+
+
+def test_ctrl_c_stops_robot_babbling_with_a_readable_bag(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    bag = tmp_path / "bag"
+    proc = subprocess.Popen([sys.executable, "-m", "eva.cli.main", "babble", "--robot", "sim", "--steps", "1000",
+                             "--out", str(bag), "--no-noise", "--image-size", "240x160"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not ((bag / "metadata.yaml").exists() and count_steps(bag) >= 3):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.poll() else "slow"
+        time.sleep(0.2)  # polling the bag on disk
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out
+    assert "interrupted after" in out
+    n = count_steps(bag)
+    assert n >= 3 and f"bag {bag}: {n} steps in all" in out

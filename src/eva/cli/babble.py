@@ -108,7 +108,8 @@ def _run_robot(args) -> int:
         print(f"eva babble: error: {summary.error}", file=sys.stderr)
     print(f"{'interrupted after' if summary.interrupted else 'recorded'} {summary.steps} steps in "
           f"{summary.seconds:.1f} s: {summary.steps_per_s:.2f} steps/s; {summary.given_up} attempts without a "
-          f"face tried again, the face left its command {summary.departures} times before a frame was taken")
+          f"face tried again, the face left its command {summary.departures} times before a frame was taken, "
+          f"{summary.rests} rests")
     if Path(args.out, "metadata.yaml").exists():
         info = bag_summary(args.out)
         print(f"bag {args.out}: {info['steps']} steps in all, {info['bytes'] / 1e6:.1f} MB on disk")

@@ -161,6 +161,7 @@ class RobotBabbleSummary:
     first_step: int
     given_up: int         # step attempts without a face in max_faceless frames (tried again)
     departures: int       # times the face left its command before a frame was taken
+    rests: int            # rest pauses taken (rest_every)
     seconds: float
     interrupted: bool
     error: str | None     # why the babbler stopped early (missing bridge, camera, face)
@@ -220,7 +221,7 @@ def _babble_robot(context, stop, args, overrides, progress) -> RobotBabbleSummar
         t0 = time.monotonic()
         _spin_until_done(executor, babbler, stop, progress)
         return RobotBabbleSummary(babbler.captured, babbler.first_step, babbler.given_up, babbler.departures,
-                                  time.monotonic() - t0, stop["flag"], babbler.error)
+                                  babbler.rests, time.monotonic() - t0, stop["flag"], babbler.error)
     finally:
         if executor is not None:
             executor.shutdown(timeout_sec=1.0)

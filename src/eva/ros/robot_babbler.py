@@ -81,6 +81,7 @@ class RobotBabbler(Node):
         self.captured = 0            # steps recorded in this run
         self.given_up = 0            # steps given up (no face within max_faceless frames)
         self.departures = 0          # times the face left its command before a frame was taken
+        self.rests = 0               # rest pauses taken
         self.done = False
         self.error: str | None = None
         self.step: RobotStep | None = None
@@ -210,6 +211,7 @@ class RobotBabbler(Node):
             self.departures += self.step.departures
             self.step = self._published = None
             self.resting_until_ns = self.get_clock().now().nanoseconds + int(cfg.rest_s * 1e9)
+            self.rests += 1
             self.get_logger().info(f"resting {cfg.rest_s:g} s after {self.captured} steps (servos cool down)")
             return
         self._new_step()
