@@ -103,7 +103,9 @@ def _run_robot(args) -> int:
             progress=lambda n: bar.update(n - bar.n), seed=args.seed, resume=args.resume,
             noise=not args.no_noise, width=width, height=height, camera=args.camera, crop=args.crop,
             settle_s=args.settle_s, rest_every=args.rest_every, rest_s=args.rest_s,
-            servo_bridge=args.servo_bridge, servo_backend=args.servo_backend)
+            servo_bridge=args.servo_bridge, servo_backend=args.servo_backend,
+            overrides={"recorder": {"split_seconds": args.split_seconds},
+                       **({"sim_face": {"config_file": args.config}} if args.config else {})})
     if summary.error:
         print(f"eva babble: error: {summary.error}", file=sys.stderr)
     print(f"{'interrupted after' if summary.interrupted else 'recorded'} {summary.steps} steps in "
@@ -113,6 +115,9 @@ def _run_robot(args) -> int:
     if Path(args.out, "metadata.yaml").exists():
         info = bag_summary(args.out)
         print(f"bag {args.out}: {info['steps']} steps in all, {info['bytes'] / 1e6:.1f} MB on disk")
+        if args.contact_sheet and info["steps"]:
+            write_contact_sheet(args.out, args.contact_sheet)
+            print(f"wrote {args.contact_sheet}")
     return 1 if summary.error else 130 if summary.interrupted else 0
 
 
