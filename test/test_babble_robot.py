@@ -63,8 +63,14 @@ def test_rest_pauses_take_the_face_to_neutral_between_steps(tmp_path, monkeypatc
         orig(self, msg)
 
     monkeypatch.setattr(RobotBabbler, "_on_joint_state", watch)
+    from eva.ros.servo_bridge_node import ServoBridgeNode
+    released = []
+    release = ServoBridgeNode._go_neutral_and_release
+    monkeypatch.setattr(ServoBridgeNode, "_go_neutral_and_release",
+                        lambda self, *a, **k: (released.append(self.get_name()), release(self, *a, **k)))
     summary = run_robot_babbling(str(tmp_path / "bag"), steps=4, robot="sim_realtime", seed=2, noise=False,
                                  rest_every=2, rest_s=1.5)
+    assert released == ["servo_bridge"]  # the local bridge went neutral and released its outputs at the end
     assert summary.steps == 4 and summary.rests == 1 and summary.seconds > 1.5  # after step 2, not at the end
     assert count_steps(tmp_path / "bag") == 4
     # the babbler stopped commanding: the bridge's watchdog took every face servo back to neutral (0)
@@ -83,6 +89,19 @@ def test_a_missing_servo_bridge_is_a_clear_error_and_records_nothing(tmp_path):
     assert summary.steps == 0
     assert "a servo bridge subscribed to motor_commands" in summary.error and "joint_states" in summary.error
     assert count_steps(tmp_path / "bag") == 0
+
+
+def test_a_camera_that_stops_is_a_clear_error(tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    face = SimFace(noise=False)
+    face.connect()
+    cv2.imwrite(str(frames / "robot.png"), face.render()[:, :, ::-1])  # one frame, then the camera ends
+    face.disconnect()
+    summary = run_robot_babbling(str(tmp_path / "bag"), steps=3, robot="real", camera=str(frames),
+                                 servo_bridge="local", servo_backend="fake",
+                                 overrides={"babbler": {"frame_timeout_s": 2.0}})
+    assert summary.steps == 0 and "no robot landmarks for 2 s: is the robot camera running" in summary.error
 
 
 def test_cli_robot_refuses_bad_input_before_starting(tmp_path, capsys):

@@ -10,6 +10,7 @@ MS = 1_000_000
 
 
 def _step(**kw):
+    kw.setdefault("report_gap_s", 10.0)  # these tests send sparse reports; the gap rule has its own test
     return RobotStep(NAMES, [0.5, 1.0], started_ns=0, config=RobotStepConfig(settle_s=0.3, **kw))
 
 
@@ -42,6 +43,18 @@ def test_leaving_the_command_before_the_frame_is_confirmed_drops_it_and_waits_fo
     s.on_frame(1250 * MS, True)
     s.on_joint_state(NAMES, [0.5, 1.0], 1260 * MS)
     assert s.state == "captured" and s.frame_ns == 1250 * MS
+
+
+def test_a_gap_in_the_reports_makes_the_face_arrive_again():
+    s = _step(report_gap_s=0.25)
+    s.on_joint_state(NAMES, [0.5, 1.0], 100 * MS)
+    s.on_frame(420 * MS, True)                      # a candidate, not yet confirmed
+    # the link dropped the reports for 0.4 s (the watchdog may have fired); late ones still say "there"
+    s.on_joint_state(NAMES, [0.5, 1.0], 500 * MS)
+    assert s.state == "settling" and s.departures == 1 and s.arrived_ns == 500 * MS and s.frame_ns is None
+    s.on_frame(520 * MS, True)                      # too early for the new arrival
+    s.on_joint_state(NAMES, [0.5, 1.0], 530 * MS)
+    assert s.state == "settling"
 
 
 def test_a_report_missing_a_motor_or_nan_is_not_arrival():

@@ -209,10 +209,18 @@ def test_a_bad_crop_or_one_larger_than_the_frames_is_an_error(context, folder):
     with pytest.raises(CameraError, match="crop must be X,Y,W,H"):
         CameraNode(context=context, parameter_overrides=[
             Parameter("source", value=str(folder[0])), Parameter("crop", value="1,2")])
-    node = CameraNode(context=context, parameter_overrides=[
-        Parameter("source", value=str(folder[0])), Parameter("crop", value="0,0,64,48"), Parameter("fps", value=FPS)])
+    with pytest.raises(CameraError, match="crop 0,0,64,48 reaches outside the 32x24 frames"):
+        CameraNode(context=context, parameter_overrides=[
+            Parameter("source", value=str(folder[0])), Parameter("crop", value="0,0,64,48")])
+
+
+def test_a_crop_larger_than_a_live_cameras_frames_stops_it_with_the_error(context, monkeypatch):
+    fake = _FakeLiveCamera(3)
+    fake._info = fake._info.__class__(fake._info.name, 0, 0, 30.0)  # a device that says its size only by its frames
+    monkeypatch.setattr(camera_node, "open_camera", lambda *a, **k: fake)
+    node = CameraNode(context=context, parameter_overrides=[Parameter("crop", value="0,0,64,48")])
     ex = SingleThreadedExecutor(context=context)
     ex.add_node(node)
     assert spin_until(ex, lambda: node.done)
-    assert node.frames == 0 and "outside the 32x24 camera frame" in str(node.error)
+    assert node.frames == 0 and "outside the" in str(node.error)
     node.destroy_node()

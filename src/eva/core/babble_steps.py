@@ -7,8 +7,9 @@ what it really sent (``joint_states``). Once every commanded motor is within
 settles) the first camera frame stamped after that, with a face in it, is the
 step's image, provided the bridge still reports the command at a report received
 after that frame. If the bridge's report leaves the command first (watchdog,
-link outage, a clamp) the step waits for the face to arrive again: a frame that
-may not show the commanded face is never taken. Frames without a face are
+link outage, a clamp), or its reports stop for longer than ``report_gap_s`` (a
+link gap, after which late reports may be stale), the step waits for the face to
+arrive again: a frame that may not show the commanded face is never taken. Frames without a face are
 skipped, ``max_faceless`` of them give the step up (nothing is recorded).
 
 Times are nanoseconds on the babbler's clock: report receive times, and the
@@ -31,15 +32,18 @@ class RobotStepConfig:
     tolerance: float = 0.02        # |reported - commanded| position that counts as arrived
     keepalive_s: float = 0.1       # re-send the command this often (under the bridge's watchdog timeout)
     arrive_timeout_s: float = 3.0  # warn when the face has not arrived this long after the command
+    report_gap_s: float = 0.25     # bridge reports further apart than this (a link gap): arrive again
     max_faceless: int = 15         # frames without a face before the step is given up
     rest_every: int = 0            # rest after this many steps (0 = never): the servos cool down
     rest_s: float = 60.0           # rest length; the bridge's watchdog takes the face to neutral
 
     def __post_init__(self):
-        if self.settle_s < 0 or self.tolerance <= 0 or self.keepalive_s <= 0 or self.arrive_timeout_s <= 0:
+        if self.settle_s < 0 or self.tolerance <= 0 or self.keepalive_s <= 0 or self.arrive_timeout_s <= 0 \
+                or self.report_gap_s <= 0:
             raise ValueError("robot babbling needs settle_s >= 0, tolerance > 0, keepalive_s > 0, "
-                             f"arrive_timeout_s > 0; got {self.settle_s}, {self.tolerance}, {self.keepalive_s}, "
-                             f"{self.arrive_timeout_s}")
+                             "arrive_timeout_s > 0, report_gap_s > 0; got "
+                             f"{self.settle_s}, {self.tolerance}, {self.keepalive_s}, {self.arrive_timeout_s}, "
+                             f"{self.report_gap_s}")
         if self.max_faceless < 1 or self.rest_every < 0 or self.rest_s < 0:
             raise ValueError("robot babbling needs max_faceless >= 1, rest_every >= 0, rest_s >= 0; got "
                              f"{self.max_faceless}, {self.rest_every}, {self.rest_s}")
@@ -87,7 +91,11 @@ class RobotStep:
             return
         got = dict(zip(names, positions))
         self.applied = np.array([got.get(n, np.nan) for n in self.names], np.float64)
+        gap = self.last_report_ns is not None and received_ns - self.last_report_ns > self.config.report_gap_s * 1e9
         self.last_report_ns = int(received_ns)
+        if gap and self.arrived_ns is not None:  # the link dropped reports: the bridge may have left meanwhile
+            self.arrived_ns, self._candidate, self.state = None, None, "moving"
+            self.departures += 1
         if not self.off_command(names, positions):
             if self.arrived_ns is None:
                 self.arrived_ns = int(received_ns)

@@ -37,7 +37,7 @@ def _trial_env(work: Path, domain_base: int) -> dict:
 
 
 def run_babble_trial(out: str, steps: int = 200, seed: int = 0, delay_s: float = 0.02, loss: float = 0.05,
-                     outage_s: float = 3.0, outage_at: float = 0.4, settle_s: float = 0.1,
+                     outage_s: float = 3.0, outage_at: float = 0.4, settle_s: float = 0.2,
                      image_size: str = "240x160", timeout_s: float = 600.0, workdir=None) -> dict:
     """Runs the trial (needs root) into the bag ``out``; returns what happened.
 

@@ -223,6 +223,12 @@ def _babble_robot(context, stop, args, overrides, progress) -> RobotBabbleSummar
         return RobotBabbleSummary(babbler.captured, babbler.first_step, babbler.given_up, babbler.departures,
                                   babbler.rests, time.monotonic() - t0, stop["flag"], babbler.error)
     finally:
+        for n in nodes.values():  # a local servo bridge slews to neutral and releases the PWM outputs
+            if hasattr(n, "trigger_shutdown") and context.ok():
+                try:
+                    n.trigger_shutdown()
+                except RuntimeError:  # stopped mid-transition: nothing was active yet
+                    pass
         if executor is not None:
             executor.shutdown(timeout_sec=1.0)
         for n in reversed(list(nodes.values())):

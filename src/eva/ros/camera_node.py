@@ -76,6 +76,13 @@ class CameraNode(Node):
             self.camera.close()
             super().destroy_node()
             raise CameraError(f"camera parameter {err}") from None
+        info = self.camera.info
+        if self.crop is not None and info.width and info.height and (
+                self.crop[0] + self.crop[2] > info.width or self.crop[1] + self.crop[3] > info.height):
+            self.camera.close()
+            super().destroy_node()
+            raise CameraError(f"camera parameter crop {','.join(map(str, self.crop))} reaches outside the "
+                              f"{info.width}x{info.height} frames of {self.source}")
         qos = sensor_qos(bool(p("reliable")), 1)
         self.image_pub = self.create_publisher(Image, str(p("image_topic")), qos)
         self.info_pub = self.create_publisher(CameraInfo, str(p("info_topic")), qos)

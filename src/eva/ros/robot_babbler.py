@@ -20,7 +20,6 @@ from collections import deque
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
-from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image, JointState, PointCloud2
 from std_msgs.msg import Header
 
@@ -48,7 +47,10 @@ PARAMETERS = {  # name: (default, description); the timing ones mirror RobotStep
     "max_faceless": (15, "robot frames without a face before a step is given up (not recorded) and tried again"),
     "rest_every": (0, "rest after this many steps so MG90S servos cool down (0 = never)"),
     "rest_s": (60.0, "rest length (s): no commands, the bridge's watchdog holds the face at neutral"),
+    "report_gap_s": (0.25, "bridge reports further apart than this (a link gap) make the face arrive again (s)"),
     "startup_timeout_s": (20.0, "fail when the bridge, camera, landmarks or recorder are not there by then (s)"),
+    "frame_timeout_s": (5.0, "fail when no robot landmarks arrive for this long (the camera stopped) (s)"),
+    "arrive_fail_s": (30.0, "fail when the face has not reached a command for this long (s)"),
     "max_given_up": (20, "fail after this many steps in a row were given up (no face: is the camera on the robot?)"),
 }
 
@@ -72,7 +74,9 @@ class RobotBabbler(Node):
                                       keepalive_s=float(p("keepalive_s")),
                                       arrive_timeout_s=float(p("arrive_timeout_s")),
                                       max_faceless=int(p("max_faceless")), rest_every=int(p("rest_every")),
-                                      rest_s=float(p("rest_s")))
+                                      rest_s=float(p("rest_s")), report_gap_s=float(p("report_gap_s")))
+        self._frame_timeout_ns = int(float(p("frame_timeout_s")) * 1e9)
+        self._arrive_fail_ns = int(float(p("arrive_fail_s")) * 1e9)
         self._resume_bag = p("out") if p("resume") else ""
         self._startup_ns = int(float(p("startup_timeout_s")) * 1e9)
         self._max_given_up = int(p("max_given_up"))
@@ -89,7 +93,9 @@ class RobotBabbler(Node):
         self._given_up_in_row = 0
         self._published: dict | None = None   # bag topic -> stamp the recorder must acknowledge
         self._published_ns = 0
-        self.written: dict[str, int] = {t: -1 for t in STEP_TOPICS.values()}
+        # stamps the recorder acknowledged, per bag topic (exact: the Pi's clock may step back)
+        self.written: dict[str, deque] = {t: deque(maxlen=64) for t in STEP_TOPICS.values()}
+        self._last_cloud_ns = 0
         self._images: deque = deque(maxlen=30)   # (stamp, Image) of recent robot frames
         self._clouds: deque = deque(maxlen=30)   # (stamp, PointCloud2) of their landmarks
         self._joint_msg: JointState | None = None
@@ -101,7 +107,8 @@ class RobotBabbler(Node):
         self.step_pubs = {t: self.create_publisher(cls, t, step_qos) for t, cls in (
             ("babble/command", JointState), ("babble/joint_state", JointState), ("babble/image", Image),
             ("babble/landmarks", PointCloud2))}
-        self.create_subscription(JointState, "joint_states", self._on_joint_state, QoSProfile(depth=10))
+        # best effort: after a link gap, resent old reports would claim a pose the bridge has left
+        self.create_subscription(JointState, "joint_states", self._on_joint_state, sensor_qos(False, 10))
         self.create_subscription(Image, "robot/image_raw", self._on_image, sensor_qos(False, 5))
         self.create_subscription(PointCloud2, "robot/landmarks", self._on_landmarks, sensor_qos(False, 5))
         self._written_sub = self.create_subscription(Header, "recorder/written", self._on_written, written_qos())
@@ -122,6 +129,7 @@ class RobotBabbler(Node):
 
     def _start(self) -> None:
         self._started = True
+        self._last_cloud_ns = self.get_clock().now().nanoseconds
         if self._resume_bag:
             from eva.data import count_steps
             self.step_index = count_steps(self._resume_bag)
@@ -162,6 +170,7 @@ class RobotBabbler(Node):
     def _on_landmarks(self, msg: PointCloud2) -> None:
         stamp = time_to_ns(msg.header.stamp)
         self._clouds.append((stamp, msg))
+        self._last_cloud_ns = self.get_clock().now().nanoseconds
         if self.step is not None and self._published is None:
             self.step.on_frame(stamp, msg.width * msg.height > 0)
             self._maybe_publish()
@@ -187,14 +196,14 @@ class RobotBabbler(Node):
 
     def _on_written(self, msg: Header) -> None:
         if msg.frame_id in self.written:
-            self.written[msg.frame_id] = max(self.written[msg.frame_id], time_to_ns(msg.stamp))
+            self.written[msg.frame_id].append(time_to_ns(msg.stamp))
             self._advance_if_written()
 
     def missing_in_recording(self) -> list[str]:
         """Bag topics of the published step the recorder has not acknowledged yet."""
         if self._published is None:
             return []
-        return [t for t, stamp in self._published.items() if self.written[t] < stamp]
+        return [t for t, stamp in self._published.items() if stamp not in self.written[t]]
 
     def _advance_if_written(self) -> None:
         if self._published is None or self.missing_in_recording():
@@ -232,7 +241,12 @@ class RobotBabbler(Node):
             if now < self.resting_until_ns:
                 return
             self.resting_until_ns = None
+            self._last_cloud_ns = now
             self._new_step()
+            return
+        if now - self._last_cloud_ns > self._frame_timeout_ns:
+            self._fail(f"no robot landmarks for {self._frame_timeout_ns / 1e9:g} s: is the robot camera running "
+                       "(and the robot_landmarks node)?")
             return
         step = self.step
         if step is None:
@@ -252,9 +266,12 @@ class RobotBabbler(Node):
             self._send(now)
         if step.overdue(now):
             off = self.motor_names if step.applied is None else step.off_command(self.motor_names, step.applied)
-            self.get_logger().warning(f"step {self.step_index}: the face has not arrived after "
-                                      f"{self.config.arrive_timeout_s:g} s (off: {', '.join(off)}); "
-                                      "is the servo bridge running and following?", throttle_duration_sec=5.0)
+            text = (f"step {self.step_index}: the face has not reached its command after {{:g}} s (off: "
+                    f"{', '.join(off)}); is the servo bridge running, and accepting the commands (see its log)?")
+            if now - step.started_ns > self._arrive_fail_ns:
+                self._fail(text.format(self._arrive_fail_ns / 1e9))
+                return
+            self.get_logger().warning(text.format(self.config.arrive_timeout_s), throttle_duration_sec=5.0)
         if self._published is not None and now - self._published_ns > 2e9 and self.missing_in_recording():
             self.get_logger().warning(f"step {self.step_index}: waiting for the recorder to write "
                                       f"{', '.join(self.missing_in_recording())}", throttle_duration_sec=5.0)

@@ -7,7 +7,8 @@ the pulses (rejects malformed/stale/out-of-order commands, clamps, slew-limits,
 returns to neutral when commands stop for ``watchdog_timeout_s``) and writes them
 to the board. Publishes ``joint_states`` (positions really sent) and
 ``/diagnostics`` (state, counters, age of the command in force, latency from the
-command's camera stamp to its arrival and to the first pulse written). Deactivate and
+command's camera stamp to its arrival and to the first pulse written: meaningful
+where the clocks are in sync). Deactivate and
 shutdown slew to neutral, then release the PWM outputs. Imports neither torch
 nor MediaPipe: the Pi image has neither.
 """
@@ -57,6 +58,7 @@ class ServoBridgeNode(LifecycleNode):
         self.arrival = LatencyStats()  # camera stamp -> an accepted face command arrives here (ms)
         self.to_pulse = LatencyStats()  # camera stamp -> the first tick that writes it to the board (ms)
         self._last_pulsed_ns = None
+        self._applied_camera_ns = None  # the raw camera stamp of the command in force (for the latencies)
         self.joint_pub = self.create_lifecycle_publisher(JointState, "joint_states", QoSProfile(depth=10))
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", QoSProfile(depth=10))
         self.create_timer(1.0, self._publish_diagnostics)
@@ -120,7 +122,8 @@ class ServoBridgeNode(LifecycleNode):
         result = self.logic.on_command(list(msg.name), list(msg.position), stamp, now)
         if result.accepted:
             self.applied_stamp_ns = result.sent_ns  # on this clock (skew-corrected), never after arrival
-            self.arrival.add(result.sent_ns, now)
+            self._applied_camera_ns = stamp
+            self.arrival.add(stamp, now)  # raw stamps: a latency only where the clocks are in sync
         else:
             self.get_logger().warning(f"rejected motor command: {result.reason}", throttle_duration_sec=2.0)
 
@@ -149,7 +152,7 @@ class ServoBridgeNode(LifecycleNode):
         if active:
             self.age.add(self.applied_stamp_ns, now)
             if self.applied_stamp_ns != self._last_pulsed_ns:  # a new command reached the board this tick
-                self.to_pulse.add(self.applied_stamp_ns, now)
+                self.to_pulse.add(self._applied_camera_ns, now)
                 self._last_pulsed_ns = self.applied_stamp_ns
         if self._trace is not None:
             self._trace.write(f"{now},{self.logic.state},{self.applied_stamp_ns or 0},{int(self.logic.at_neutral(1e-3))}\n")

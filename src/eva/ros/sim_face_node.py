@@ -2,7 +2,8 @@
 
 Subscribes to ``motor_commands`` (or, with ``command_topic: joint_states``, to
 what the servo bridge reports having sent: the simulated robot as deployed, with
-the bridge's clamping, slew limit and watchdog in the loop) and publishes what the
+the bridge's clamping, slew limit and watchdog in the loop; the servos take each
+reported, already slew-limited position at once) and publishes what the
 robot's camera sees on ``robot/image_raw``. ``capture: on_command`` (babbling) lets the servos settle
 in simulated time after each command and publishes one frame of the settled
 face; ``capture: continuous`` runs the servo physics in real time and films at
@@ -52,7 +53,10 @@ class SimFaceNode(Node):
         if topic not in ("motor_commands", "joint_states"):
             raise ValueError(f"sim_face parameter command_topic must be motor_commands or joint_states, got {topic!r}")
         self._ignore_unknown = topic == "joint_states"
-        self.create_subscription(JointState, topic, self._on_command, command_qos())
+        # joint_states: best effort, newest wins, like a servo following its latest pulse (a reliable reader
+        # would hold every later report behind one lost on a WiFi link until it is repaired)
+        qos = sensor_qos(False, 1) if self._ignore_unknown else command_qos()
+        self.create_subscription(JointState, topic, self._on_command, qos)
         if self.capture == "continuous":
             self._dt = 1.0 / float(p("rate_hz").value)
             self.create_timer(self._dt, self._on_tick)
@@ -68,6 +72,10 @@ class SimFaceNode(Node):
         if self.capture == "on_command":
             self.face.settle()
             self._publish_frame()
+        elif self._ignore_unknown:
+            # joint_states are the pulses the bridge sent, already slew-limited: the servos are there
+            # (a real MG90S follows its pulse within a frame), not slewing a second time behind them
+            self.face.settle()
 
     def _on_tick(self) -> None:
         self.face.step(self._dt)
