@@ -1,4 +1,7 @@
-"""Motor babbling on the simulated face into a bag: ros2 launch eva babble.launch.py out:=BAG steps:=16000.
+"""Motor babbling into a bag: ros2 launch eva babble.launch.py out:=BAG steps:=16000 [robot:=real camera:=realsense].
+
+robot:=sim (default) babbles the simulated face in simulated time; robot:=real a robot through its servo
+bridge and a camera filming it; robot:=sim_realtime the simulated robot as deployed (--show-args lists all).
 
 Reads the same graph description as `eva babble` / `eva launch babble` (eva.ros.graphs.GRAPHS["babble"]).
 """
