@@ -95,18 +95,3 @@ def test_late_frame_of_a_resent_step_comes_before_the_next_command():
     # both frames answering step 1 (the resend's and the late original) precede step 2's command
     step1_frames = [f for f in robot.frames if robot.commands[1][0] < f < next_cmd_stamp]
     assert len(step1_frames) == 2
-
-
-def test_rest_share_biases_steps_towards_rest_and_0_keeps_the_papers_sequence():
-    from eva import MOTOR_COMMAND_LEVELS
-    levels = np.asarray(MOTOR_COMMAND_LEVELS)
-    for k in range(50):  # 0: exactly the uniform sequence that existing bags and resumes rely on
-        expect = levels[np.random.default_rng([3, k]).integers(0, 5, size=10)]
-        np.testing.assert_array_equal(babble_command(3, k, 10, rest_share=0.0), expect)
-    uniform = np.array([babble_command(3, k, 10) for k in range(2000)])
-    biased = np.array([babble_command(3, k, 10, rest_share=1.0) for k in range(2000)])
-    assert abs((uniform == 0).mean() - 0.2) < 0.02 and abs((biased == 0).mean() - 0.6) < 0.02
-    assert (biased == 0).all(axis=1).sum() >= 5 and not (uniform == 0).all(axis=1).any()  # the rest face itself
-    assert set(np.unique(biased)) <= set(levels)
-    with pytest.raises(ValueError, match="rest_share"):
-        babble_command(3, 0, 10, rest_share=1.5)

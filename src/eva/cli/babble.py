@@ -37,9 +37,6 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="bag directory (MCAP, rosbag2 metadata v9)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue an existing bag")
-    p.add_argument("--rest-share", type=float, default=0.0,
-                   help="share of steps that keep each motor at rest with probability 1/2, so faces near rest are "
-                        "sampled (default 0: the paper's uniform babbling)")
     p.add_argument("--no-noise", action="store_true", help="no camera noise or light jitter")
     p.add_argument("--config", default="", help="sim face YAML (default config/sim_face.yaml)")
     p.add_argument("--split-seconds", type=float, default=1.0, help="bag file roll interval (crash-loss bound)")
@@ -75,7 +72,7 @@ def run(args) -> int:
         summary = run_babbling(args.out, args.steps, seed=args.seed, resume=args.resume,
                                noise=not args.no_noise, config_file=args.config,
                                split_seconds=args.split_seconds, image_size=parse_size(args.image_size),
-                               progress=lambda n: bar.update(n - bar.n), rest_share=args.rest_share)
+                               progress=lambda n: bar.update(n - bar.n))
     from eva.data import bag_summary
     info = bag_summary(args.out)
     print(f"{'interrupted after' if summary.interrupted else 'captured'} {summary.steps} steps "
@@ -103,7 +100,7 @@ def _run_robot(args) -> int:
     with tqdm(total=args.steps, unit="step", desc="babbling", file=sys.stderr) as bar:
         summary = run_robot_babbling(
             args.out, args.steps, robot="real" if args.robot == "real" else "sim_realtime",
-            progress=lambda n: bar.update(n - bar.n), seed=args.seed, resume=args.resume, rest_share=args.rest_share,
+            progress=lambda n: bar.update(n - bar.n), seed=args.seed, resume=args.resume,
             noise=not args.no_noise, width=width, height=height, camera=args.camera, crop=args.crop,
             settle_s=args.settle_s, rest_every=args.rest_every, rest_s=args.rest_s,
             servo_bridge=args.servo_bridge, servo_backend=args.servo_backend,

@@ -95,7 +95,7 @@ def _ros_run():
 
 def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, noise: bool = True,
                  config_file: str = "", split_seconds: float = 1.0, image_size: tuple[int, int] | None = None,
-                 progress=None, rest_share: float = 0.0) -> BabbleSummary:
+                 progress=None) -> BabbleSummary:
     """Babbles ``steps`` steps on the simulated face into the bag ``out``.
 
     Args:
@@ -104,17 +104,16 @@ def run_babbling(out: str, steps: int, seed: int = 0, resume: bool = False, nois
     """
     with _ros_run() as (context, stop):
         return _babble_sim(context, stop, out, steps, seed, resume, noise, config_file, split_seconds, image_size,
-                           progress, rest_share)
+                           progress)
 
 
 def _babble_sim(context, stop, out, steps, seed, resume, noise, config_file, split_seconds, image_size,
-                progress, rest_share) -> BabbleSummary:
+                progress) -> BabbleSummary:
     nodes = {}
     try:
         width, height = image_size or (0, 0)
         args = dict(BABBLE_ARGS, robot="sim", out=str(out), steps=str(steps), seed=str(seed),
-                    resume=str(resume).lower(), noise=str(noise).lower(), width=str(width), height=str(height),
-                    rest_share=str(float(rest_share)))
+                    resume=str(resume).lower(), noise=str(noise).lower(), width=str(width), height=str(height))
         classes = _node_classes()
         for spec in resolve(BABBLE_GRAPH, args):
             params = dict(spec.parameters)

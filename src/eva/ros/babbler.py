@@ -12,7 +12,6 @@ retried with the same command. Step ``k``'s command depends only on
 from __future__ import annotations
 
 import numpy as np
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import JointState, PointCloud2
 from std_msgs.msg import Header
@@ -24,22 +23,10 @@ from eva.ros.qos import command_qos, sensor_qos, written_qos
 COMMANDS, IMAGES, LANDMARKS = "/eva/motor_commands", "/eva/robot/image_raw", "/eva/robot/landmarks"
 
 
-def babble_command(seed: int, step: int, num_motors: int, levels=MOTOR_COMMAND_LEVELS,
-                   rest_share: float = 0.0) -> np.ndarray:
-    """The command of babbling step ``step``: each motor drawn uniformly from ``levels`` (the paper).
-
-    ``rest_share`` (beyond the paper): that share of the steps keeps each motor at ``levels[0]``
-    (the cord slack, the face at rest) with probability 1/2, so faces near rest, where people spend
-    most of their time, are sampled too; under uniform babbling all 10 motors are at rest together
-    once in 5^10 steps. 0 leaves the paper's sequence unchanged.
-    """
-    if not 0.0 <= rest_share <= 1.0:
-        raise ValueError(f"rest_share must be in [0, 1], got {rest_share}")
+def babble_command(seed: int, step: int, num_motors: int, levels=MOTOR_COMMAND_LEVELS) -> np.ndarray:
+    """The command of babbling step ``step``: each motor drawn uniformly from ``levels``."""
     rng = np.random.default_rng([int(seed), int(step)])
-    idx = rng.integers(0, len(levels), size=num_motors)
-    if rest_share > 0 and rng.random() < rest_share:
-        idx = np.where(rng.random(num_motors) < 0.5, 0, idx)
-    return np.asarray(levels, dtype=np.float64)[idx]
+    return np.asarray(levels, dtype=np.float64)[rng.integers(0, len(levels), size=num_motors)]
 
 
 class Babbler(Node):
@@ -57,8 +44,6 @@ class Babbler(Node):
         self.declare_parameter("out", "")           # the bag being recorded ...
         self.declare_parameter("resume", False)     # ... and if resuming it, continue after its last step
         self.declare_parameter("capture_timeout_s", 3.0)
-        self.declare_parameter("rest_share", 0.0, ParameterDescriptor(  # rest_share:=0 comes as an integer
-            description="share of steps biased towards rest (babble_command)", dynamic_typing=True))
         self.declare_parameter("autostart", True)   # start once subscribers are matched
         self.declare_parameter("min_subscribers", 2)  # per topic: robot + recorder, detector + recorder, ...
         self.declare_parameter("wait_for_recorder", True)  # a step ends once the recorder wrote it
@@ -69,8 +54,6 @@ class Babbler(Node):
         self.step = int(p("start_step").value)
         self._resume_bag = p("out").value if p("resume").value else ""
         self.timeout_ns = int(float(p("capture_timeout_s").value) * 1e9)
-        self.rest_share = float(p("rest_share").value)
-        babble_command(0, 0, 1, rest_share=self.rest_share)  # a bad share fails here, not at the first step
         self.captured = 0         # steps completed in this run
         self.faces_found = 0
         self.retries = 0
@@ -121,7 +104,7 @@ class Babbler(Node):
         self._cmd_stamp_ns = self.get_clock().now().nanoseconds
         self._waiting_since_ns = None
         if new:
-            self._command = babble_command(self.seed, self.step, len(self.motor_names), rest_share=self.rest_share)
+            self._command = babble_command(self.seed, self.step, len(self.motor_names))
             self._step_stamp_ns, self._sends, self._frames = self._cmd_stamp_ns, 0, 0
             self._last_frame_ns = None
         self._sends += 1

@@ -37,7 +37,6 @@ STEP_TOPICS = {  # what the babbler publishes per step -> the bag topic the reco
 
 PARAMETERS = {  # name: (default, description); the timing ones mirror RobotStepConfig
     "seed": (0, "seed of the command sequence"),
-    "rest_share": (0.0, "share of steps biased towards rest (eva.ros.babbler.babble_command; 0 = the paper's)"),
     "steps": (0, "steps to record (0 = until stopped)"),
     "out": ("", "the bag being recorded (read on resume to continue after its last step)"),
     "resume": (False, "continue after the bag's last step"),
@@ -71,8 +70,6 @@ class RobotBabbler(Node):
         p = lambda key: self.get_parameter(key).value  # noqa: E731
         self.motor_names = list(p("motor_names"))
         self.seed, self.steps = int(p("seed")), int(p("steps"))
-        self.rest_share = float(p("rest_share"))
-        babble_command(0, 0, 1, rest_share=self.rest_share)  # a bad share fails here
         self.config = RobotStepConfig(settle_s=float(p("settle_s")), tolerance=float(p("tolerance")),
                                       keepalive_s=float(p("keepalive_s")),
                                       arrive_timeout_s=float(p("arrive_timeout_s")),
@@ -153,7 +150,7 @@ class RobotBabbler(Node):
             self.done = True
             return
         now = self.get_clock().now().nanoseconds
-        command = babble_command(self.seed, self.step_index, len(self.motor_names), rest_share=self.rest_share)
+        command = babble_command(self.seed, self.step_index, len(self.motor_names))
         self.step = RobotStep(self.motor_names, command, now, self.config)
         self._send(now)
 
