@@ -76,6 +76,7 @@ class Babbler(Node):
         self._waiting_since_ns: int | None = None  # filmed, waiting for the recorder since
         self.create_timer(0.1, self._watchdog)
         self._started = False
+        self._created_ns = self.get_clock().now().nanoseconds
         self._autostart = bool(p("autostart").value)
         self._min_subscribers = int(p("min_subscribers").value)
 
@@ -150,8 +151,14 @@ class Babbler(Node):
         self._send(new=True)
 
     def _watchdog(self) -> None:
-        if self._autostart and not self._started and self.graph_ready():
-            self.start()
+        if self._autostart and not self._started:
+            if self.graph_ready():
+                self.start()
+            elif self._written_sub is not None and self._written_sub.get_publisher_count() == 0 \
+                    and self.get_clock().now().nanoseconds - self._created_ns > 5e9:
+                self.get_logger().warning("waiting for eva's recorder on recorder/written (it acknowledges every "
+                                          "step it writes); without one, set wait_for_recorder:=false",
+                                          throttle_duration_sec=10.0)
         if self._cmd_stamp_ns is None or self.done:
             return
         now = self.get_clock().now().nanoseconds
