@@ -128,7 +128,7 @@ class RobotStep:
 
     def keepalive_due(self, now_ns: int) -> bool:
         """True when the command should be sent again (then call :meth:`sent`)."""
-        return self.state not in ("given_up",) and now_ns - self.last_sent_ns >= self.config.keepalive_s * 1e9
+        return self.state != "given_up" and now_ns - self.last_sent_ns >= self.config.keepalive_s * 1e9
 
     def sent(self, now_ns: int) -> None:
         """The command went out again at ``now_ns``."""

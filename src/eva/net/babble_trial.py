@@ -15,25 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from eva.net.linkemu import EmulatedLink
-
-
-def _trial_env(work: Path, domain_base: int) -> dict:
-    env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET", FASTDDS_BUILTIN_TRANSPORTS="UDPv4",
-               ROS_DOMAIN_ID=str(domain_base + os.getpid() % 40), ROS_LOG_DIR=str(work / "roslog"),
-               PYTHONUNBUFFERED="1", GLOG_minloglevel="2")
-    for key in ("ROS_STATIC_PEERS", "FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
-        env.pop(key, None)  # UDPv4 only: shared memory would bypass the emulated link
-    return env
+from eva.net.trial import host_env, interrupt, read_trace, start_bridge
 
 
 def run_babble_trial(out: str, steps: int = 200, seed: int = 0, delay_s: float = 0.02, loss: float = 0.05,
@@ -50,14 +40,11 @@ def run_babble_trial(out: str, steps: int = 200, seed: int = 0, delay_s: float =
 
     work = Path(workdir or tempfile.mkdtemp(prefix="eva-babble-wifi-"))
     trace = work / "bridge_trace.csv"
-    env = _trial_env(work, 190)
+    env = host_env(work, 190 + os.getpid() % 40)
     tag = f"b{os.getpid() % 10000}"
     o0 = o1 = None
     with EmulatedLink(tag, delay_s, loss, subnet=40 + (os.getpid() + 7) % 200) as link:
-        bridge = subprocess.Popen(link.command("b", [
-            sys.executable, "-m", "eva.ros.runner", "eva.ros.servo_bridge_node:main", "--ros-args",
-            "-p", "backend:=fake", "-p", f"trace_file:={trace}", "-p", "follow_head:=false"]),
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        bridge = start_bridge(link, env, trace)
         log = open(work / "babble.log", "w+")
         babble = subprocess.Popen(link.command("a", [
             sys.executable, "-m", "eva.cli.main", "babble", "--robot", "sim", "--servo-bridge", "pi",
@@ -73,21 +60,15 @@ def run_babble_trial(out: str, steps: int = 200, seed: int = 0, delay_s: float =
                     o1 = time.time_ns()
                 time.sleep(0.1)  # polling the bag on disk and the link, not DDS
         finally:
-            for proc in (babble, bridge):
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGINT)
-            babble.wait(timeout=30)
-            bridge.wait(timeout=20)
+            interrupt([(babble, 30), (bridge, 20)])
         stats = link.stats
     log.seek(0)
     lines = log.read().splitlines()
     log.close()
     inactive = None
     if o0 is not None and o1 is not None and trace.exists():
-        rows = [r.split(",") for r in trace.read_text().splitlines() if r.count(",") == 3]
-        now = np.array([int(r[0]) for r in rows], np.int64)
-        active = np.array([r[1] == "active" for r in rows])
-        inactive = bool((~active[(now >= o0) & (now < o1)]).any())
+        now, active = read_trace(trace)[:, :2].T
+        inactive = bool((active[(now >= o0) & (now < o1)] == 0).any())
     return {"steps": count_steps(out) if (Path(out) / "metadata.yaml").exists() else 0,
             "babble_exit": babble.returncode, "bridge_exit": bridge.returncode,
             "babble_output": [ln for ln in lines if not ln.startswith(("W0000", "I0000", "INFO:"))][-12:],

@@ -70,21 +70,49 @@ def analyze(trace: np.ndarray, start_ns: int, outage_ns: tuple[int, int], end_ns
             "resumed_after_s": first(active == 1, o1)}
 
 
+def host_env(work: Path, domain_id: int) -> dict:
+    """The environment of a process on an emulated host: DDS over UDPv4 only (shared memory would
+    bypass the link), discovery on the subnet, its own domain and ROS log folder."""
+    env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET", FASTDDS_BUILTIN_TRANSPORTS="UDPv4",
+               ROS_DOMAIN_ID=str(domain_id), ROS_LOG_DIR=str(Path(work) / "roslog"), PYTHONUNBUFFERED="1",
+               GLOG_minloglevel="2")
+    for key in ("ROS_STATIC_PEERS", "FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
+        env.pop(key, None)  # UDPv4 only, as between two hosts
+    return env
+
+
+def start_bridge(link: EmulatedLink, env: dict, trace: Path, reliable: bool = False) -> subprocess.Popen:
+    """The real servo_bridge node on host B (fake I2C bus, neck not following), tracing every tick."""
+    return subprocess.Popen(link.command("b", [
+        sys.executable, "-m", "eva.ros.runner", "eva.ros.servo_bridge_node:main", "--ros-args",
+        "-p", "backend:=fake", "-p", f"trace_file:={trace}", "-p", f"reliable:={str(reliable).lower()}",
+        "-p", "follow_head:=false"]), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def interrupt(procs_timeouts) -> None:
+    """SIGINT to each (process, timeout_s) still running, then waits for each in turn."""
+    for proc, _ in procs_timeouts:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    for proc, timeout in procs_timeouts:
+        proc.wait(timeout=timeout)
+
+
+def read_trace(path: Path) -> np.ndarray:
+    """A bridge trace file -> (N, 4) int64: now_ns, active 0/1, applied stamp ns, at neutral 0/1."""
+    rows = [r.split(",") for r in Path(path).read_text().splitlines() if r.count(",") == 3]
+    return np.array([[int(a), int(b == "active"), int(c), int(d)] for a, b, c, d in rows], np.int64).reshape(-1, 4)
+
+
 def run_trial(reliable: bool = False, delay_s: float = 0.02, loss: float = 0.05, steady_s: float = 10.0,
               outage_s: float = 10.0, after_s: float = 6.0, rate_hz: float = 30.0, workdir=None) -> dict:
     """Runs the trial (needs root) and returns :func:`analyze`'s numbers plus the link's frame counts."""
     work = Path(workdir or tempfile.mkdtemp(prefix="eva-wifi-"))
     trace = work / "trace.csv"
-    env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET", FASTDDS_BUILTIN_TRANSPORTS="UDPv4",
-               ROS_DOMAIN_ID=str(150 + os.getpid() % 80), ROS_LOG_DIR=str(work / "roslog"), PYTHONUNBUFFERED="1")
-    for key in ("ROS_STATIC_PEERS", "FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
-        env.pop(key, None)  # UDPv4 only, as between two hosts
+    env = host_env(work, 150 + os.getpid() % 80)
     tag = f"w{os.getpid() % 10000}"
     with EmulatedLink(tag, delay_s, loss, subnet=40 + os.getpid() % 200) as link:
-        bridge = subprocess.Popen(link.command("b", [
-            sys.executable, "-m", "eva.ros.runner", "eva.ros.servo_bridge_node:main", "--ros-args",
-            "-p", "backend:=fake", "-p", f"trace_file:={trace}", "-p", f"reliable:={str(reliable).lower()}",
-            "-p", "follow_head:=false"]), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        bridge = start_bridge(link, env, trace, reliable)
         source = subprocess.Popen(link.command("a", [
             sys.executable, "-m", "eva.net.command_source", "--rate", str(rate_hz),
             "--duration", str(steady_s + outage_s + after_s)]), env=env, stdout=subprocess.PIPE, text=True)
@@ -100,15 +128,9 @@ def run_trial(reliable: bool = False, delay_s: float = 0.02, loss: float = 0.05,
             o1 = time.time_ns()
             source.wait(timeout=after_s + 30)
         finally:
-            for proc in (source, bridge):
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGINT)
-            bridge.wait(timeout=20)
-            source.wait(timeout=5)
+            interrupt([(bridge, 20), (source, 5)])
         stats = link.stats
-    rows = [r.split(",") for r in trace.read_text().splitlines() if r.count(",") == 3]
-    arr = np.array([[int(a), int(b == "active"), int(c), int(d)] for a, b, c, d in rows], np.int64)
-    out = analyze(arr, start_ns, (o0, o1), start_ns + int((steady_s + outage_s + after_s) * 1e9))
+    out = analyze(read_trace(trace), start_ns, (o0, o1), start_ns + int((steady_s + outage_s + after_s) * 1e9))
     out.update(qos="reliable" if reliable else "best_effort", delay_ms=delay_s * 1e3, loss=loss,
                outage_s=outage_s, bridge_exit=bridge.returncode,
                frames={"forwarded": stats.forwarded, "lost": stats.lost, "outage": stats.outage})

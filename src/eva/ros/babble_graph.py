@@ -21,11 +21,16 @@ from eva.ros.graphs import BABBLE_ARGS, BABBLE_GRAPH, GRAPHS, resolve
 
 
 def _node_classes():
+    """Executable name -> node class, for every node the babble graph can start."""
     from eva.ros.babbler import Babbler
+    from eva.ros.camera_node import CameraNode
     from eva.ros.landmarks_node import LandmarksNode
     from eva.ros.recorder import RecorderNode
+    from eva.ros.robot_babbler import RobotBabbler
+    from eva.ros.servo_bridge_node import ServoBridgeNode
     from eva.ros.sim_face_node import SimFaceNode
-    return {"babbler": Babbler, "landmarks": LandmarksNode, "recorder": RecorderNode, "sim_face": SimFaceNode}
+    return {"babbler": Babbler, "camera": CameraNode, "landmarks": LandmarksNode, "recorder": RecorderNode,
+            "robot_babbler": RobotBabbler, "servo_bridge": ServoBridgeNode, "sim_face": SimFaceNode}
 
 
 @dataclass
@@ -171,17 +176,6 @@ class RobotBabbleSummary:
         return self.steps / self.seconds if self.seconds > 0 else 0.0
 
 
-def _robot_node_classes():
-    from eva.ros.camera_node import CameraNode
-    from eva.ros.landmarks_node import LandmarksNode
-    from eva.ros.recorder import RecorderNode
-    from eva.ros.robot_babbler import RobotBabbler
-    from eva.ros.servo_bridge_node import ServoBridgeNode
-    from eva.ros.sim_face_node import SimFaceNode
-    return {"camera": CameraNode, "landmarks": LandmarksNode, "recorder": RecorderNode,
-            "robot_babbler": RobotBabbler, "servo_bridge": ServoBridgeNode, "sim_face": SimFaceNode}
-
-
 def run_robot_babbling(out: str, steps: int, robot: str = "real", progress=None, overrides: dict | None = None,
                        **launch_args) -> RobotBabbleSummary:
     """Babbles ``steps`` steps on a robot (``robot="real"``) or the simulated robot as deployed
@@ -209,7 +203,7 @@ def _babble_robot(context, stop, args, overrides, progress) -> RobotBabbleSummar
     nodes = {}
     executor = None
     try:
-        classes = _robot_node_classes()
+        classes = _node_classes()
         for spec in resolve(BABBLE_GRAPH, args):
             params = dict(spec.parameters, **(overrides or {}).get(spec.name, {}))
             nodes[spec.name] = classes[spec.executable](spec.name, context=context,
