@@ -4,7 +4,8 @@ import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Image, JointState, PointCloud2
 
-from eva.ros.convert import (MessageError, cloud_to_landmarks, image_to_msg, joints_to_msg,
+from eva.data.cdr import decode_landmarks as read_landmarks_cdr
+from eva.ros.convert import (MessageError, cloud_blendshapes, cloud_to_landmarks, image_to_msg, joints_to_msg,
                              landmarks_to_cloud, msg_to_positions, msg_to_rgb, time_to_ns)
 
 
@@ -58,3 +59,27 @@ def test_landmark_cloud_round_trip_and_empty():
     msg.fields = msg.fields[:3]
     with pytest.raises(MessageError, match="fields"):
         cloud_to_landmarks(msg)
+
+
+def test_landmark_cloud_carries_the_frames_blendshapes():
+    pts = np.random.default_rng(2).normal(size=(478, 3)).astype(np.float32)
+    blend = np.linspace(0, 1, 52).astype(np.float32)
+    msg = deserialize_message(serialize_message(landmarks_to_cloud(pts, None, 7, "cam", blend)), PointCloud2)
+    assert [f.name for f in msg.fields] == ["x", "y", "z", "confidence", "blendshape"]
+    np.testing.assert_array_equal(cloud_to_landmarks(msg)[0], pts)  # readers of the landmarks are unaffected
+    np.testing.assert_array_equal(cloud_blendshapes(msg), blend)
+    assert cloud_blendshapes(landmarks_to_cloud(pts, None, 7, "cam")) is None  # a cloud without them
+    assert cloud_blendshapes(landmarks_to_cloud(None, None, 7, "cam", blend)) is None  # no face
+    points, _ = read_landmarks_cdr(serialize_message(msg))  # the bag reader takes the wider layout too
+    np.testing.assert_array_equal(points, pts)
+    short = landmarks_to_cloud(pts[:60], None, 7, "cam", blend)
+    short.width = 10
+    short.row_step = 200
+    short.data = short.data[:200]
+    with pytest.raises(MessageError, match="fewer than"):
+        cloud_blendshapes(short)
+    with pytest.raises(ValueError, match="blendshapes"):
+        landmarks_to_cloud(pts, None, 7, "cam", blend[:10])
+    msg.fields[4].datatype = 8  # float64 where float32 belongs
+    with pytest.raises(MessageError, match="float32"):
+        cloud_blendshapes(msg)

@@ -12,7 +12,7 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState, PointCloud2
 
 from eva.core.normalize import NormalizerConfig
-from eva.ros.convert import landmarks_to_cloud, time_to_ns
+from eva.ros.convert import cloud_to_landmarks, landmarks_to_cloud, time_to_ns
 from eva.ros.generator_node import GeneratorNode
 from eva.ros.inverse_node import InverseNode
 from eva.ros.normalizer_node import NormalizerNode
@@ -166,3 +166,45 @@ def test_inverse_role_picks_f_trained_on_g_when_shipped(context, tmp_path):
     import shutil
     shutil.copy(ROOT / "checkpoints" / "sim" / "inverse" / "seed0" / "best.pt", mine / "inverse" / "seed0")
     assert Path(configure(checkpoints=str(mine))).parts[-3:] == ("inverse", "seed0", "best.pt")
+
+
+def test_normalizer_takes_the_users_rest_from_the_blendshapes_in_the_cloud(context, human_points):
+    # The same clouds twice: brows raised for 40 frames, then relaxed for 40. With MediaPipe's
+    # blendshapes in the clouds (as the landmarks node sends them) the relaxed brows are the
+    # robot's rest; without them the first frames are, and relaxed brows read as lowered.
+    from eva.core.fidelity import BLENDSHAPE_NAMES
+    from eva.core.landmarks import PAPER53_MEDIAPIPE
+
+    node = NormalizerNode(context=context)
+    probe = Node("probe", namespace="/eva", context=context)
+    out = []
+    pub = probe.create_publisher(PointCloud2, "face/landmarks", sensor_qos(True, 10))
+    probe.create_subscription(PointCloud2, "face/landmarks_robot", out.append, sensor_qos(False, 10))
+    ex = SingleThreadedExecutor(context=context)
+    for n in (node, probe):
+        ex.add_node(n)
+    assert spin_until(ex, lambda: pub.get_subscription_count() >= 1 and node.pub.get_subscription_count() >= 1)
+    raised = human_points.copy()
+    raised[list(PAPER53_MEDIAPIPE[:10]), 1] -= 6.0  # the 10 brow points, 6 camera px up
+    blend_raised, blend_relaxed = np.zeros(52, np.float32), np.zeros(52, np.float32)
+    blend_raised[BLENDSHAPE_NAMES.index("browInnerUp")] = 0.5
+    blend_relaxed[BLENDSHAPE_NAMES.index("browInnerUp")] = 0.05
+    brows_below_rest = {}
+    for with_blend in (True, False):
+        node.normalizer.reset()
+        for k in range(80):
+            pts, blend = (raised, blend_raised) if k < 40 else (human_points, blend_relaxed)
+            stamp = 1_700_000_000_000_000_000 + k * 33_000_000
+            msg = landmarks_to_cloud(pts, None, stamp, "cam", blend if with_blend else None)
+            for _ in range(3):  # best effort both ways: a frame lost on loopback is sent again
+                pub.publish(msg)
+                if spin_until(ex, lambda: out and time_to_ns(out[-1].header.stamp) == stamp, timeout_s=1.0):
+                    break
+            else:
+                pytest.fail(f"no output for frame {k}")
+        last = cloud_to_landmarks(out[-1])[0][:10, :2]  # the robot's 53 points; brows first
+        brows_below_rest[with_blend] = float((last[:, 1] - node.normalizer.r_neutral[:10, 1]).mean())
+    assert abs(brows_below_rest[True]) < 0.3, brows_below_rest
+    assert brows_below_rest[False] > 1.0, brows_below_rest
+    for n in (node, probe):
+        n.destroy_node()

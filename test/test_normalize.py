@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from eva.core.filters import OneEuroFilter
-from eva.core.normalize import (RIGID_POINTS, Normalizer, NormalizerConfig, align_to, human_ranges,
-                                minmax_map, similarity_fit)
+from eva.core.fidelity import BLENDSHAPE_NAMES
+from eva.core.normalize import (REGIONS, RIGID_POINTS, Normalizer, NormalizerConfig, align_to, human_ranges,
+                                minmax_map, region_activity, similarity_fit)
 
 
 def _face(seed=0):
@@ -120,7 +121,7 @@ def test_retarget_sends_the_users_neutral_to_the_robots_rest_from_the_first_fram
         assert np.abs(out - neutral).max() < 0.6, i  # at rest, not at the middle of the robot's range
 
 
-@pytest.mark.parametrize("neutral_from", ["first", "history"])
+@pytest.mark.parametrize("neutral_from", ["first", "history", "calm"])
 def test_retarget_maps_expression_intensity_onto_the_robots_range(neutral_from):
     r_lo, r_hi, neutral = _skewed_robot()
     cfg = NormalizerConfig(mode="retarget", filter=False, min_extent=0.5, neutral_from=neutral_from)
@@ -128,7 +129,7 @@ def test_retarget_maps_expression_intensity_onto_the_robots_range(neutral_from):
     shape, cam = _user(neutral)
     up = np.zeros((53, 2))
     up[37, 1] = -1.0
-    level = lambda i: 1.0 if i >= 20 and i % 10 == 0 else 0.0  # noqa: E731  (neutral first, then smiles)
+    level = lambda i: 1.0 if i >= 40 and i % 10 == 0 else 0.0  # noqa: E731  (neutral first, then smiles)
     # mostly neutral, a smile of 8 aligned px (24 camera px) now and then
     outs = [norm(cam(shape + 8.0 * level(i) * up), i / 30) for i in range(300)]
     smile, rest = outs[-10], outs[-9]
@@ -152,6 +153,66 @@ def test_retarget_first_frames_neutral_holds_while_history_neutral_follows_a_las
             out[how] = norm(cam(shape + (up if i >= 30 else 0.0)), i / 30)
     assert out["first"][37, 1] < neutral[37, 1] - 3.0      # still smiling at the robot
     assert abs(out["history"][37, 1] - neutral[37, 1]) < 0.5  # the median took the smile as the new neutral
+
+
+def _activity(brows, mouth, eyes=0.1):
+    act = np.zeros(len(REGIONS))
+    act[list(REGIONS).index("brows")], act[list(REGIONS).index("mouth")] = brows, mouth
+    act[list(REGIONS).index("eyes")] = eyes
+    return act
+
+
+def test_calm_neutral_takes_each_region_from_its_calmest_frames():
+    # A user who starts with raised brows and a still mouth, then smiles with relaxed brows
+    # (the bundled clip and single_face do this). The first frames' brows are not her rest:
+    # measured against them, her relaxed brows read as lowered and the robot frowned.
+    r_lo, r_hi, neutral = _skewed_robot()
+    shape, cam = _user(neutral)
+    brows_up = np.zeros((53, 2))
+    brows_up[0:10, 1] = -3.0
+    smile = np.zeros((53, 2))
+    smile[[31, 37], 1] = -3.0
+    out = {}
+    for how in ("first", "calm"):
+        norm = Normalizer(NormalizerConfig(mode="retarget", filter=False, neutral_from=how), r_lo, r_hi, neutral)
+        for i in range(40):  # brows raised, mouth at rest
+            norm(cam(shape + brows_up), i / 30, _activity(brows=0.4, mouth=0.02))
+        for i in range(40, 200):  # brows relaxed, smiling
+            out[how] = norm(cam(shape + smile), i / 30, _activity(brows=0.05, mouth=0.8))
+    brows = slice(0, 10)
+    assert (out["first"][brows, 1] - neutral[brows, 1]).min() > 2.0  # first frames: brows pulled down
+    assert np.abs(out["calm"][brows] - neutral[brows]).max() < 0.05  # calm: relaxed brows are the robot's rest
+    for how in ("first", "calm"):  # the mouth's neutral is the first frames' in both: the smile shows
+        assert out[how][37, 1] < neutral[37, 1] - 1.0, how
+
+
+def test_calm_neutral_without_blendshapes_is_the_first_frames_neutral():
+    r_lo, r_hi, neutral = _skewed_robot()
+    shape, cam = _user(neutral)
+    rng = np.random.default_rng(3)
+    frames = [cam(shape + (rng.normal(0, 0.5, shape.shape) if i >= 30 else 0.0)) for i in range(120)]
+    outs = {}
+    for how in ("first", "calm"):
+        norm = Normalizer(NormalizerConfig(mode="retarget", filter=False, neutral_from=how), r_lo, r_hi, neutral)
+        outs[how] = [norm(f, i / 30) for i, f in enumerate(frames)]
+    assert np.allclose(np.stack(outs["first"]), np.stack(outs["calm"]))
+    with pytest.raises(ValueError, match="activity"):
+        norm(frames[0], 5.0, np.zeros(2))
+
+
+def test_region_activity_is_the_largest_score_of_each_regions_blendshapes():
+    assert sorted(i for sl in REGIONS.values() for s in sl for i in range(s.start, s.stop)) == list(range(53))
+    b = np.zeros(len(BLENDSHAPE_NAMES))
+    b[BLENDSHAPE_NAMES.index("browInnerUp")] = 0.6
+    b[BLENDSHAPE_NAMES.index("mouthSmileLeft")] = 0.3
+    b[BLENDSHAPE_NAMES.index("eyeLookUpLeft")] = 0.9  # gaze is not expression: no region counts it
+    act = dict(zip(REGIONS, region_activity(b)))
+    assert act == pytest.approx({"brows": 0.6, "eyes": 0.0, "mouth": 0.3})
+    assert region_activity(None) is None
+    b[BLENDSHAPE_NAMES.index("jawOpen")] = np.nan  # no face read this frame
+    assert region_activity(b) is None
+    with pytest.raises(ValueError, match="blendshapes"):
+        region_activity(np.zeros(10))
 
 
 def test_face_lost_for_the_timeout_starts_a_new_user():
@@ -194,7 +255,8 @@ def test_human_ranges_are_robust_percentiles():
     assert lo[0, 0] > -10 and 95 < hi[0, 0] <= 100
 
 
-@pytest.mark.parametrize("bad", [{"mode": "wild"}, {"min_span": 0}, {"neutral_frames": 0}, {"beta": -1}])
+@pytest.mark.parametrize("bad", [{"mode": "wild"}, {"min_span": 0}, {"neutral_frames": 0}, {"beta": -1},
+                                 {"neutral_from": "dawn"}])
 def test_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         NormalizerConfig(**bad)

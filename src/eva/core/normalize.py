@@ -22,7 +22,13 @@ what a dataset hides: the head moves, turns and changes distance. So:
    (``neutral_from="first"``, growing frame by frame until then), or a
    per-coordinate percentile of the last ``history_frames`` aligned frames
    (``"history"``: it follows drift, but reads a user who is expressive half the
-   time as half-expressive at rest; it scored lower on the development clips). A
+   time as half-expressive at rest; it scored lower on the development clips), or
+   region by region from the user's calmest frames (``"calm"``): the brows' neutral
+   is the mean of the ``neutral_frames`` history frames in which MediaPipe's
+   blendshapes show the least brow activity, the mouth's those with the least
+   mouth activity, the eyes' likewise (:func:`region_activity`). A user who starts
+   with raised brows and then smiles gets the brows of the smiling frames and the
+   mouth of the first ones, not a neutral that is expressive in both. A
    displacement from it is scaled per landmark, axis and side, so that the user's
    ``extent_pct`` percentile displacement over the history reaches the robot's
    range from its rest (gain at most ``1 / min_extent``).
@@ -38,11 +44,46 @@ from dataclasses import dataclass
 import numpy as np
 
 from eva.core.config import build_dataclass
+from eva.core.fidelity import BLENDSHAPE_NAMES
 from eva.core.filters import OneEuroFilter
 
 # Paper-53 indices that an expression hardly moves: nose bridge, the four eye corners.
 RIGID_POINTS: tuple[int, ...] = (10, 11, 12, 13, 19, 22, 25, 28)
 MODES = ("minmax", "neutral", "retarget")
+NEUTRAL_FROM = ("first", "history", "calm")
+
+# Regions of the 53 points whose neutral neutral_from="calm" estimates separately, and the
+# MediaPipe blendshapes whose largest score is the region's activity in a frame.
+REGIONS: dict[str, tuple[slice, ...]] = {
+    "brows": (slice(0, 10),),                                 # both brows
+    "eyes": (slice(10, 14), slice(19, 31), slice(51, 53)),   # nose bridge, eyes, pupils
+    "mouth": (slice(14, 19), slice(31, 51)),                 # nose base, lips
+}
+REGION_BLENDSHAPES: dict[str, tuple[str, ...]] = {
+    "brows": ("browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight"),
+    "eyes": ("eyeBlinkLeft", "eyeBlinkRight", "eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight"),
+    "mouth": ("jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
+              "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+              "mouthPucker", "mouthFunnel", "mouthStretchLeft", "mouthStretchRight", "noseSneerLeft",
+              "noseSneerRight"),
+}
+assert sorted(i for sl in REGIONS.values() for s in sl for i in range(s.start, s.stop)) == list(range(53))
+_REGION_INDEX = {r: [BLENDSHAPE_NAMES.index(n) for n in names] for r, names in REGION_BLENDSHAPES.items()}
+
+
+def region_activity(blendshapes) -> np.ndarray | None:
+    """(52,) MediaPipe blendshape scores in ``BLENDSHAPE_NAMES`` order -> (len(REGIONS),) activity per region.
+
+    A region's activity is the largest score among its blendshapes. None or a
+    row with a non-finite score among them gives None (no reading this frame).
+    """
+    if blendshapes is None:
+        return None
+    b = np.asarray(blendshapes, np.float64)
+    if b.shape != (len(BLENDSHAPE_NAMES),):
+        raise ValueError(f"blendshapes: expected ({len(BLENDSHAPE_NAMES)},) scores, got shape {b.shape}")
+    act = np.array([b[idx].max() for idx in _REGION_INDEX.values()])
+    return act if np.isfinite(act).all() else None
 
 
 @dataclass
@@ -52,12 +93,13 @@ class NormalizerConfig:
     mode: str = "retarget"        # "retarget" (chosen by fidelity), "minmax" (paper IV-B) or "neutral"
     align: bool = True            # remove head pose and face size first (similarity on RIGID_POINTS)
     min_span: float = 1.0         # minmax without calibration: human span >= min_span * robot span
-    neutral_frames: int = 15      # neutral/retarget: frames averaged into the user's neutral face
+    neutral_frames: int = 30      # neutral/retarget: frames averaged into the user's neutral face
     gain: float = 1.0             # neutral/retarget: robot displacement per (scaled) aligned human displacement
     user_timeout_s: float = 2.0   # neutral/retarget: a face lost this long starts a new user
     history_frames: int = 900     # retarget: aligned frames the neutral and extents are estimated from
     neutral_pct: float = 50.0     # retarget: per-coordinate percentile of the history taken as neutral
-    neutral_from: str = "first"   # retarget: "first" (the first neutral_frames frames) or "history" (the percentile)
+    neutral_from: str = "calm"    # retarget: "first" (the first neutral_frames frames), "history" (the percentile)
+    #                               or "calm" (per region, the neutral_frames calmest history frames by blendshapes)
     extent_pct: float = 98.0      # retarget: percentile of |displacement| mapped onto the robot's range
     min_extent: float = 0.5       # retarget: human extent >= this x the robot's (gain <= 1 / min_extent)
     clip_margin: float = 0.25     # outputs are kept within the robot range widened by this fraction
@@ -73,8 +115,8 @@ class NormalizerConfig:
             raise ValueError(f"normalizer min_span must be > 0, got {self.min_span}")
         if self.neutral_frames < 1:
             raise ValueError(f"normalizer neutral_frames must be >= 1, got {self.neutral_frames}")
-        if self.neutral_from not in ("history", "first"):
-            raise ValueError(f"normalizer neutral_from must be history or first, got {self.neutral_from!r}")
+        if self.neutral_from not in NEUTRAL_FROM:
+            raise ValueError(f"normalizer neutral_from must be one of {NEUTRAL_FROM}, got {self.neutral_from!r}")
         if self.history_frames < 1 or not 0 <= self.neutral_pct <= 100 or not 50 < self.extent_pct <= 100 \
                 or self.min_extent <= 0:
             raise ValueError("normalizer retarget parameters must be history_frames >= 1, 0 <= neutral_pct <= 100, "
@@ -161,6 +203,8 @@ class Normalizer:
         self._neutral_n = 0
         self._seen_lo = self._seen_hi = None
         self._history = np.empty((self.config.history_frames, 53, 2), np.float32)
+        self._activity = np.full((self.config.history_frames, len(REGIONS)), np.inf)  # calm: per region
+        self._order = np.zeros(self.config.history_frames, np.int64)  # frame number of each history slot
         self._n_history = 0
         self._stats = None  # retarget: (neutral, extent up, extent down), refreshed as the history grows
         self._first = None  # retarget with neutral_from "first": the mean of the user's first frames
@@ -177,11 +221,13 @@ class Normalizer:
         pts = _check53(human_px, "human landmarks")
         return align_to(pts, self.r_neutral) if self.config.align else pts
 
-    def __call__(self, human_px: np.ndarray | None, t_s: float) -> np.ndarray | None:
+    def __call__(self, human_px: np.ndarray | None, t_s: float, activity=None) -> np.ndarray | None:
         """Maps one frame's landmarks (53, 2) camera px at time ``t_s`` (s) to robot model px.
 
         ``None`` (no face) returns None and, after ``user_timeout_s`` without a
-        face, forgets the user.
+        face, forgets the user. ``activity``: this frame's :func:`region_activity`
+        (used by ``neutral_from="calm"``; a frame without it is never preferred as
+        calm, so with none at all the neutral is the first frames').
         """
         cfg = self.config
         if human_px is None or not np.isfinite(human_px).all():
@@ -195,7 +241,7 @@ class Normalizer:
         if cfg.mode == "neutral":
             out = self._neutral(h)
         elif cfg.mode == "retarget":
-            out = self._retarget(h)
+            out = self._retarget(h, activity)
         else:
             out = minmax_map(h, *self._human_ranges(h), self.r_lo, self.r_hi)
         out = np.clip(out, self._out_lo, self._out_hi)
@@ -216,16 +262,28 @@ class Normalizer:
     # measured here over 1,500 frames.
     REFRESH = 10
 
-    def _retarget(self, h: np.ndarray) -> np.ndarray:
+    def _retarget(self, h: np.ndarray, activity=None) -> np.ndarray:
         cfg, n = self.config, self._n_history
-        self._history[n % cfg.history_frames] = h
+        slot = n % cfg.history_frames
+        self._history[slot] = h
+        self._order[slot] = n
+        if activity is None:
+            self._activity[slot] = np.inf
+        else:
+            act = np.asarray(activity, np.float64)
+            if act.shape != (len(REGIONS),):
+                raise ValueError(f"activity: expected ({len(REGIONS)},) region scores, got shape {act.shape}")
+            self._activity[slot] = np.where(np.isfinite(act), act, np.inf)
         self._n_history = n + 1
         if self._stats is None or n < 30 or n % self.REFRESH == 0:
-            hist = self._history[:min(self._n_history, cfg.history_frames)]
+            k = min(self._n_history, cfg.history_frames)
+            hist = self._history[:k]
             if cfg.neutral_from == "first":  # the user's first frames (kept once the history wraps)
                 if self._first is None or self._n_history <= cfg.neutral_frames:
                     self._first = hist[:cfg.neutral_frames].mean(axis=0)
                 neutral = self._first
+            elif cfg.neutral_from == "calm":
+                neutral = self._calm_neutral(k)
             else:
                 neutral = np.percentile(hist, cfg.neutral_pct, axis=0)
             d = hist - neutral
@@ -237,6 +295,17 @@ class Normalizer:
         neutral, gain_up, gain_down = self._stats
         d = h - neutral
         return (self.r_neutral + cfg.gain * np.where(d > 0, d * gain_up, d * gain_down)).astype(np.float32)
+
+    def _calm_neutral(self, k: int) -> np.ndarray:
+        """Per region, the mean of the ``neutral_frames`` history frames with the least activity (ties: earliest)."""
+        neutral = np.empty((53, 2))
+        order = self._order[:k]
+        for r, slices in enumerate(REGIONS.values()):
+            calm = np.lexsort((order, self._activity[:k, r]))[:self.config.neutral_frames]
+            mean = self._history[calm].mean(axis=0)
+            for s in slices:
+                neutral[s] = mean[s]
+        return neutral
 
     def _human_ranges(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.calibrated:

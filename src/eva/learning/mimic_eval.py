@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from eva.core.fidelity import BLENDSHAPE_NAMES, GROUPS, blendshape_vector, fidelity, group_values, mean_defined
-from eva.core.normalize import NormalizerConfig
+from eva.core.normalize import NormalizerConfig, region_activity
 from eva.learning import metrics as M
 from eva.learning.baselines import random_commands
 from eva.learning.evaluate import model_to_robot
@@ -85,7 +85,8 @@ def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerCon
             rand_cmds = iter(random_commands(1 << 16, len(face.motor_names), seed))
             for k, (name, rgb) in enumerate(tqdm(frames, desc="mimic", unit="frame", disable=not progress)):
                 human = human_det.detect(rgb, timestamp_ms=int(round(k * 1000 / fps)))
-                target = norm(None if human is None else human.subset53, k / fps)
+                human_blend = blendshape_vector(None if human is None else human.blendshapes)
+                target = norm(None if human is None else human.subset53, k / fps, region_activity(human_blend))
                 run.names.append(name)
                 if target is None:
                     nan = np.full((53, 2), np.nan, np.float32)
@@ -96,7 +97,7 @@ def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerCon
                         rows.append(nan_blend)
                     continue
                 if direct is not None:
-                    cmd = direct.predict(blendshape_vector(None if human is None else human.blendshapes))
+                    cmd = direct.predict(human_blend)
                 else:
                     cmd = models.commands(models.self_image(target), continuous)
                 robot, robot_face = _execute(face, cmd, robot_det)
@@ -104,7 +105,7 @@ def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerCon
                 _, rest_found = _execute(rest_face, rest_face.neutral(), robot_det)
                 run.target.append(model_to_robot(crop, target).astype(np.float32))
                 run.robot.append(robot), run.random_robot.append(rand), run.commands.append(cmd)
-                run.human_blendshapes.append(blendshape_vector(None if human is None else human.blendshapes))
+                run.human_blendshapes.append(human_blend)
                 run.robot_blendshapes.append(blendshape_vector(None if robot_face is None else robot_face.blendshapes))
                 run.random_blendshapes.append(blendshape_vector(None if rand_found is None else rand_found.blendshapes))
                 run.rest_blendshapes.append(blendshape_vector(None if rest_found is None else rest_found.blendshapes))

@@ -3,6 +3,10 @@
 No cv_bridge or sensor_msgs_py here (not installable from PyPI), so Image and
 PointCloud2 are packed by hand. Landmark clouds have float32 fields x, y, z,
 confidence (x, y in image pixels); an empty cloud means "no face in that frame".
+A human landmark cloud may carry a fifth float32 field, ``blendshape``: point i
+< 52 holds MediaPipe's score of blendshape i (``eva.core.fidelity.BLENDSHAPE_NAMES``
+order), the other points NaN. It travels in the same message so that the
+normalizer reads the expression of exactly that frame.
 """
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import Image, JointState, PointCloud2, PointField
 
 LANDMARK_FIELDS = ("x", "y", "z", "confidence")
+BLENDSHAPE_FIELD = "blendshape"
+N_BLENDSHAPES = 52
 _ENCODINGS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
 
 
@@ -97,17 +103,20 @@ def msg_to_positions(msg: JointState, names, ignore_unknown: bool = False) -> np
 
 
 def landmarks_to_cloud(points: np.ndarray | None, confidence: np.ndarray | None,
-                       stamp_ns: int, frame_id: str) -> PointCloud2:
+                       stamp_ns: int, frame_id: str, blendshapes: np.ndarray | None = None) -> PointCloud2:
     """(N, 3) landmarks + (N,) confidence -> PointCloud2 (x, y, z, confidence float32).
 
-    ``points=None`` gives an empty cloud: no face in that frame.
+    ``points=None`` gives an empty cloud: no face in that frame. ``blendshapes``:
+    the face's (52,) scores, carried in a fifth field (see the module text).
     """
+    names = LANDMARK_FIELDS + ((BLENDSHAPE_FIELD,) if blendshapes is not None and points is not None else ())
     msg = PointCloud2()
     msg.header.stamp = ns_to_time(stamp_ns)
     msg.header.frame_id = frame_id
     msg.fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1)
-                  for i, n in enumerate(LANDMARK_FIELDS)]
-    msg.point_step = 16
+                  for i, n in enumerate(names)]
+    step = 4 * len(names)
+    msg.point_step = step
     msg.is_bigendian = False
     msg.is_dense = True
     msg.height = 1
@@ -116,11 +125,38 @@ def landmarks_to_cloud(points: np.ndarray | None, confidence: np.ndarray | None,
         return msg
     pts = np.asarray(points, np.float32).reshape(-1, 3)
     conf = np.ones(len(pts), np.float32) if confidence is None else np.asarray(confidence, np.float32)
-    arr = np.concatenate([pts, conf.reshape(-1, 1)], axis=1).astype("<f4")
+    cols = [pts, conf.reshape(-1, 1)]
+    if blendshapes is not None:
+        b = np.asarray(blendshapes, np.float32).reshape(-1)
+        if len(b) != N_BLENDSHAPES or len(pts) < N_BLENDSHAPES:
+            raise ValueError(f"blendshapes: expected {N_BLENDSHAPES} scores on a cloud of at least as many points, "
+                             f"got {len(b)} on {len(pts)}")
+        col = np.full((len(pts), 1), np.nan, np.float32)
+        col[:N_BLENDSHAPES, 0] = b
+        cols.append(col)
+    arr = np.concatenate(cols, axis=1).astype("<f4")
     msg.width = len(pts)
-    msg.row_step = 16 * len(pts)
+    msg.row_step = step * len(pts)
     msg.data = arr.tobytes()
     return msg
+
+
+def _cloud_array(msg: PointCloud2) -> np.ndarray | None:
+    """The cloud's (N, 4 or 5) float32 values, or None for an empty cloud; checks eva's layout."""
+    names = tuple(f.name for f in msg.fields)
+    layouts = (LANDMARK_FIELDS, LANDMARK_FIELDS + (BLENDSHAPE_FIELD,))
+    ok = names in layouts and all(f.datatype == PointField.FLOAT32 and f.count == 1 and f.offset == 4 * i
+                                  for i, f in enumerate(msg.fields))
+    if not ok or msg.point_step != 4 * len(names) or msg.is_bigendian:
+        raise MessageError(f"landmark cloud must have little-endian float32 fields {LANDMARK_FIELDS}, optionally "
+                           f"followed by {BLENDSHAPE_FIELD!r}, packed; got {names}, point_step {msg.point_step}")
+    n = int(msg.width) * int(msg.height)
+    if n == 0:
+        return None
+    step = int(msg.point_step)
+    if len(msg.data) != step * n:
+        raise MessageError(f"landmark cloud data has {len(msg.data)} bytes, expected {step * n}")
+    return np.frombuffer(bytes(msg.data), "<f4").reshape(n, len(names))
 
 
 def cloud_to_landmarks(msg: PointCloud2) -> tuple[np.ndarray, np.ndarray] | None:
@@ -129,13 +165,22 @@ def cloud_to_landmarks(msg: PointCloud2) -> tuple[np.ndarray, np.ndarray] | None
     Raises:
         MessageError: fields or sizes other than eva's landmark layout.
     """
-    names = tuple(f.name for f in msg.fields)
-    if names != LANDMARK_FIELDS or msg.point_step != 16:
-        raise MessageError(f"landmark cloud must have float32 fields {LANDMARK_FIELDS}, got {names}")
-    n = int(msg.width) * int(msg.height)
-    if n == 0:
+    arr = _cloud_array(msg)
+    if arr is None:
         return None
-    if len(msg.data) != 16 * n:
-        raise MessageError(f"landmark cloud data has {len(msg.data)} bytes, expected {16 * n}")
-    arr = np.frombuffer(bytes(msg.data), "<f4").reshape(n, 4)
     return arr[:, :3].astype(np.float32), arr[:, 3].astype(np.float32)
+
+
+def cloud_blendshapes(msg: PointCloud2) -> np.ndarray | None:
+    """The (52,) blendshape scores a landmark cloud carries, or None (empty cloud, or a cloud without them).
+
+    Raises:
+        MessageError: a malformed cloud, or a blendshape field with fewer than 52 points.
+    """
+    arr = _cloud_array(msg)
+    if arr is None or arr.shape[1] == len(LANDMARK_FIELDS):
+        return None
+    if len(arr) < N_BLENDSHAPES:
+        raise MessageError(f"landmark cloud has a {BLENDSHAPE_FIELD!r} field but {len(arr)} points, "
+                           f"fewer than its {N_BLENDSHAPES} scores")
+    return arr[:N_BLENDSHAPES, 4].astype(np.float32)

@@ -1,7 +1,8 @@
 """landmarks: MediaPipe face landmarks on every frame of an image topic.
 
-Publishes a PointCloud2 (x, y, z, confidence; 478 points, pixels) stamped with
-the source frame's stamp, an empty cloud when no face is found, and the head
+Publishes a PointCloud2 (x, y, z, confidence; 478 points, pixels; with
+``blendshapes``, MediaPipe's 52 expression scores in a fifth field, see
+:mod:`eva.ros.convert`) stamped with the source frame's stamp, an empty cloud when no face is found, and the head
 pose as geometry_msgs/PoseStamped. Used for the human camera
 (``camera/image_raw`` -> ``face/landmarks``) and for the robot camera during
 babbling (``robot/image_raw`` -> ``robot/landmarks``).
@@ -13,6 +14,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Image, PointCloud2
 
+from eva.core.fidelity import blendshape_vector
 from eva.core.pose import matrix_to_quaternion
 from eva.ros.convert import MessageError, landmarks_to_cloud, msg_to_rgb, time_to_ns
 from eva.ros.diagnostics import StageStats
@@ -26,6 +28,8 @@ PARAMETERS = {  # name: (default, description)
     "model_path": ("", "face_landmarker.task; empty = the verified cached model"),
     "running_mode": ("video", "video (tracks between frames) or image (exact, reproducible)"),
     "max_faces": (2, "faces MediaPipe looks for; with several the largest is followed, then the nearest to it"),
+    "blendshapes": (True, "also publish MediaPipe's 52 blendshape scores in the cloud's 'blendshape' field "
+                          "(the normalizer's calm neutral reads them)"),
     "reliable": (False, "reliable QoS with a queue of 5, transient local out (recording runs); default best effort, newest frame only"),
 }
 
@@ -41,7 +45,7 @@ class LandmarksNode(Node):
             self.declare_parameter(key, default, ParameterDescriptor(description=text))
         p = self.get_parameter
         self.detector = FaceDetector(p("model_path").value or None, running_mode=p("running_mode").value,
-                                     max_faces=int(p("max_faces").value), blendshapes=False)  # not published
+                                     max_faces=int(p("max_faces").value), blendshapes=bool(p("blendshapes").value))
         reliable = bool(p("reliable").value)
         qos = sensor_qos(reliable, 5 if reliable else 1)  # live: newest frame only, no backlog
         # recording runs: a recorder that matched late still gets the last 5 clouds (eva.ros.qos)
@@ -71,7 +75,8 @@ class LandmarksNode(Node):
             self._log_latency(stamp)
             return
         self.faces += 1
-        self.pub.publish(landmarks_to_cloud(face.points, face.confidence, stamp, msg.header.frame_id))
+        blend = blendshape_vector(face.blendshapes) if face.blendshapes else None
+        self.pub.publish(landmarks_to_cloud(face.points, face.confidence, stamp, msg.header.frame_id, blend))
         self._log_latency(stamp)
         if face.transform is not None:
             pose = PoseStamped()

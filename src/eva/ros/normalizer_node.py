@@ -15,8 +15,8 @@ import numpy as np
 from sensor_msgs.msg import PointCloud2
 
 from eva.core.landmarks import NUM_MEDIAPIPE, paper53
-from eva.core.normalize import NormalizerConfig
-from eva.ros.convert import MessageError, cloud_to_landmarks, landmarks_to_cloud, time_to_ns
+from eva.core.normalize import NormalizerConfig, region_activity
+from eva.ros.convert import MessageError, cloud_blendshapes, cloud_to_landmarks, landmarks_to_cloud, time_to_ns
 from eva.ros.model_node import ModelNode, spin_model_node
 from eva.ros.qos import sensor_qos
 
@@ -30,8 +30,9 @@ DESCRIPTIONS = {
     "user_timeout_s": "a face lost this long (s) starts a new user (new neutral, new ranges)",
     "history_frames": "retarget: aligned frames the user's neutral and expression extents are estimated from",
     "neutral_pct": "retarget: per-coordinate percentile of the history taken as the user's neutral",
-    "neutral_from": "retarget: first (the first neutral_frames face frames) or history (the percentile above, "
-                    "follows the user)",
+    "neutral_from": "retarget: calm (per region, the neutral_frames calmest face frames by the blendshapes in "
+                    "the landmark cloud; without them the first frames), first (the first neutral_frames face frames) "
+                    "or history (the percentile above, follows the user)",
     "extent_pct": "retarget: percentile of the displacement from neutral mapped onto the robot's range",
     "min_extent": "retarget: human extent at least this fraction of the robot's (gain <= 1 / min_extent)",
     "clip_margin": "outputs stay within the robot ranges widened by this fraction",
@@ -72,12 +73,13 @@ class NormalizerNode(ModelNode):
             cloud = cloud_to_landmarks(msg)
             if cloud is not None and len(cloud[0]) != NUM_MEDIAPIPE:
                 raise MessageError(f"human landmark cloud has {len(cloud[0])} points, expected {NUM_MEDIAPIPE}")
+            activity = region_activity(cloud_blendshapes(msg))
         except MessageError as err:
             self.stats.reject(str(err))
             return
         stamp = time_to_ns(msg.header.stamp)
         human = None if cloud is None else paper53(cloud[0])[:, :2]
-        robot = self.normalizer(human, stamp / 1e9)
+        robot = self.normalizer(human, stamp / 1e9, activity)
         if robot is None:
             self.stats.skip()
             self.pub.publish(landmarks_to_cloud(None, None, stamp, msg.header.frame_id))
