@@ -227,7 +227,8 @@ class Normalizer:
         ``None`` (no face) returns None and, after ``user_timeout_s`` without a
         face, forgets the user. ``activity``: this frame's :func:`region_activity`
         (used by ``neutral_from="calm"``; a frame without it is never preferred as
-        calm, so with none at all the neutral is the first frames').
+        calm, so with none at all the neutral is the oldest ``neutral_frames`` of the
+        history: the user's first frames until ``history_frames`` have passed).
         """
         cfg = self.config
         if human_px is None or not np.isfinite(human_px).all():

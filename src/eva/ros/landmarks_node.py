@@ -2,10 +2,10 @@
 
 Publishes a PointCloud2 (x, y, z, confidence; 478 points, pixels; with
 ``blendshapes``, MediaPipe's 52 expression scores in a fifth field, see
-:mod:`eva.ros.convert`) stamped with the source frame's stamp, an empty cloud when no face is found, and the head
-pose as geometry_msgs/PoseStamped. Used for the human camera
-(``camera/image_raw`` -> ``face/landmarks``) and for the robot camera during
-babbling (``robot/image_raw`` -> ``robot/landmarks``).
+:mod:`eva.ros.convert`) stamped with the source frame's stamp, an empty cloud
+when no face is found, and the head pose as geometry_msgs/PoseStamped. Used for
+the human camera (``camera/image_raw`` -> ``face/landmarks``) and for the robot
+camera during babbling (``robot/image_raw`` -> ``robot/landmarks``).
 """
 from __future__ import annotations
 
