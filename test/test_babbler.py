@@ -9,6 +9,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image, JointState, PointCloud2
 
+from eva.data.babbling import pair_steps
 from eva.ros.babbler import Babbler, babble_command
 from eva.ros.convert import landmarks_to_cloud, time_to_ns
 from eva.ros.qos import command_qos, sensor_qos
@@ -95,3 +96,10 @@ def test_late_frame_of_a_resent_step_comes_before_the_next_command():
     # both frames answering step 1 (the resend's and the late original) precede step 2's command
     step1_frames = [f for f in robot.frames if robot.commands[1][0] < f < next_cmd_stamp]
     assert len(step1_frames) == 2
+    # ... and the bag holds step 1 once: the resend carries the step's stamp, so the two commands
+    # pair with one image (a CI run under load recorded 12 steps for 11 when each paired its own)
+    assert robot.commands[1][0] == robot.commands[2][0]
+    pairs = pair_steps([t for t, _ in robot.commands], robot.frames)
+    assert len(pairs) == 3
+    for k, (pos, _) in enumerate(pairs):
+        np.testing.assert_array_equal(robot.commands[pos][1], babble_command(11, k, 10))

@@ -6,8 +6,9 @@ settled and was filmed) and, with ``wait_for_recorder``, until the recorder
 has acknowledged writing the step's command, image and landmarks on
 ``recorder/written``; then sends the next. A capture that does not arrive
 within ``capture_timeout_s`` (or whose image the recorder never got) is
-retried with the same command. Step ``k``'s command depends only on
-(seed, k), so a resumed run continues the sequence.
+retried with the same command and the same header stamp, so the step is
+one step in the bag however many frames answered it. Step ``k``'s command
+depends only on (seed, k), so a resumed run continues the sequence.
 """
 from __future__ import annotations
 
@@ -109,7 +110,9 @@ class Babbler(Node):
             self._step_stamp_ns, self._sends, self._frames = self._cmd_stamp_ns, 0, 0
             self._last_frame_ns = None
         self._sends += 1
-        self.pub.publish(joints_to_msg(self.motor_names, self._command, self._cmd_stamp_ns))
+        # A resend carries the step's first stamp: in the bag the step's commands share one stamp,
+        # so it pairs with one image (eva.data.babbling.pair_steps) however many frames answered it.
+        self.pub.publish(joints_to_msg(self.motor_names, self._command, self._step_stamp_ns))
 
     def _on_landmarks(self, msg: PointCloud2) -> None:
         stamp = time_to_ns(msg.header.stamp)
@@ -130,7 +133,7 @@ class Babbler(Node):
         """This step's topics the recorder has not acknowledged yet (empty without ``wait_for_recorder``)."""
         if not self._wait_for_recorder or self._last_frame_ns is None:
             return []
-        needed = {COMMANDS: self._cmd_stamp_ns, IMAGES: self._last_frame_ns, LANDMARKS: self._last_frame_ns}
+        needed = {COMMANDS: self._step_stamp_ns, IMAGES: self._last_frame_ns, LANDMARKS: self._last_frame_ns}
         return [t for t, stamp in needed.items() if self.written[t] < stamp]
 
     def _advance_if_complete(self) -> None:
