@@ -34,6 +34,26 @@ def test_mask_scales_to_any_size():
     assert thick[0].sum() == 9 + 4  # corner square clipped to 2x2
 
 
+def test_subpixel_mask_keeps_where_inside_a_pixel_each_landmark_is():
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(2, 18, (40, 2))
+    m = landmark_mask(pts, (20, 20), confidence=0.5, subpixel=True)
+    ys, xs = np.mgrid[0:20, 0:20] + 0.5  # pixel centres
+    for p in pts:  # one point at a time: its weights sum to 1 and their centroid is the point
+        one = landmark_mask(p[None], (20, 20), subpixel=True)[0]
+        assert one.sum() == pytest.approx(1.0) and np.count_nonzero(one) <= 4
+        assert (one * xs).sum() == pytest.approx(p[0], abs=1e-5) and (one * ys).sum() == pytest.approx(p[1], abs=1e-5)
+    assert m[0].sum() == pytest.approx(40.0, rel=1e-5) and m[1].sum() == pytest.approx(20.0, rel=1e-5)
+    # the paper's mask cannot tell two points in one pixel apart; the sub-pixel one can
+    a, b = np.array([[5.1, 5.1]]), np.array([[5.9, 5.9]])
+    assert np.array_equal(landmark_mask(a, (10, 10)), landmark_mask(b, (10, 10)))
+    assert not np.allclose(landmark_mask(a, (10, 10), subpixel=True), landmark_mask(b, (10, 10), subpixel=True))
+    edge = landmark_mask(np.array([[0.2, 0.2], [np.nan, 1.0]]), (10, 10), subpixel=True)
+    assert edge[0].sum() == pytest.approx(1.0)  # at the image edge the weights stay on the pixel there
+    with pytest.raises(ValueError, match="radius"):
+        landmark_mask(a, (10, 10), radius=1, subpixel=True)
+
+
 def _rot(roll, pitch, yaw):
     cr, sr, cp, sp, cy, sy = np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch), np.cos(yaw), np.sin(yaw)
     rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])

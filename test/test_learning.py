@@ -91,6 +91,8 @@ def test_every_preset_loads_and_mirrors_the_dataclasses():
     (lambda: GeneratorConfig(image_size=(96, 128), space_to_depth=5), "generator.space_to_depth"),
     (lambda: InverseConfig(in_channels=4), "inverse.in_channels"),
     (lambda: InverseConfig(strides=(2, 2)), "inverse.strides"),
+    (lambda: InverseConfig(in_channels=2, mask_radius=1, mask_subpixel=True), "inverse.mask_subpixel"),
+    (lambda: GeneratorConfig(mask_subpixel=1), "generator.mask_subpixel"),
     (lambda: TrainConfig(lr=-1.0), "train.lr"),
     (lambda: TrainConfig(device="tpu"), "train.device"),
     (lambda: TrainConfig(batch_size=0), "train.batch_size"),
@@ -255,6 +257,26 @@ def test_corrupt_checkpoint_raises_naming_the_file(inverse_run, tmp_path, damage
         load_checkpoint(bad)
     with pytest.raises(CheckpointError, match="no such"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_subpixel_mask_checkpoint_predicts_with_the_masks_it_was_trained_on(export, tmp_path):
+    from eva.learning.data import BabblingData, mask_style, masks
+    from eva.learning.predict import face_crop, predict_logits
+    model_cfg, train_cfg = ci("landmark-to-motor", epochs=1)
+    train("landmark-to-motor", export, tmp_path / "s", replace(model_cfg, mask_subpixel=True), train_cfg,
+          progress=False, log=lambda *_: None)
+    loaded = load_checkpoint(tmp_path / "s" / "best.pt")  # self-contained: the mask style comes back
+    assert loaded.model_config.mask_subpixel and mask_style(loaded.model_config)["subpixel"]
+    data = BabblingData.open(export, progress=False)
+    crop = face_crop(loaded)
+    xy, conf = data.l53(data.split("test", face_only=True)[:4])
+    l53 = crop.points(xy)
+    got = predict_logits(loaded, l53, conf)
+    with torch.no_grad():
+        want = loaded.model(torch.from_numpy(masks(l53, crop.size, conf, subpixel=True)))[0].numpy()
+        pixel = loaded.model(torch.from_numpy(masks(l53, crop.size, conf)))[0].numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(got, pixel)
 
 
 def test_resume_continues_and_matches_an_uninterrupted_run(export, tmp_path):

@@ -56,11 +56,17 @@ def paper53(points: np.ndarray) -> np.ndarray:
 
 
 def landmark_mask(points_xy: np.ndarray, size: tuple[int, int], confidence=1.0,
-                  source_size: tuple[int, int] | None = None, radius: int = 0) -> np.ndarray:
+                  source_size: tuple[int, int] | None = None, radius: int = 0,
+                  subpixel: bool = False) -> np.ndarray:
     """The paper's 2-channel landmark mask.
 
     Channel 0 is 1 at landmark pixels, channel 1 holds each landmark's
     confidence there (0 elsewhere). Points outside the image are dropped.
+    With ``subpixel``, each point is spread bilinearly over the 4 pixels around
+    it instead (pixel centres at integer + 0.5; weights sum to 1, and to the
+    confidence in channel 1; overlapping points add up), so a model sees where
+    inside a pixel the landmark is: at 96x128 a pixel spans about 2 robot-camera
+    px, as much as one command level moves a brow.
 
     Args:
         points_xy: (N, 2) pixel coordinates (x right, y down) in ``source_size``.
@@ -68,7 +74,8 @@ def landmark_mask(points_xy: np.ndarray, size: tuple[int, int], confidence=1.0,
         confidence: scalar or (N,) confidences in [0, 1].
         source_size: (width, height) the points refer to; defaults to ``size``.
             Points are scaled to ``size``, so one landmark set gives a mask at any size.
-        radius: mark a (2r+1)^2 square around each point (0 = single pixel).
+        radius: mark a (2r+1)^2 square around each point (0 = single pixel); not with ``subpixel``.
+        subpixel: bilinear weights instead of one marked pixel per point.
 
     Returns:
         (2, height, width) float32 array.
@@ -82,6 +89,22 @@ def landmark_mask(points_xy: np.ndarray, size: tuple[int, int], confidence=1.0,
         pts = pts * (np.array([w, h], float) / np.array(source_size, float))
     mask = np.zeros((2, h, w), np.float32)
     ok = np.isfinite(pts).all(axis=1)
+    if subpixel:
+        if radius:
+            raise ValueError("landmark_mask: radius and subpixel do not combine")
+        ok &= (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)  # as the pixel mask
+        # pixel (i, j) has its centre at (i + 0.5, j + 0.5); within half a pixel of the border all goes to it
+        q = np.clip(pts[ok] - 0.5, 0.0, [w - 1, h - 1])
+        x0 = np.minimum(np.floor(q[:, 0]), w - 2).astype(np.int64) if w > 1 else np.zeros(len(q), np.int64)
+        y0 = np.minimum(np.floor(q[:, 1]), h - 2).astype(np.int64) if h > 1 else np.zeros(len(q), np.int64)
+        fx, fy = q[:, 0] - x0, q[:, 1] - y0
+        c = conf[ok]
+        for dx, dy, wgt in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+            x, y = x0 + dx, y0 + dy
+            inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+            np.add.at(mask[0], (y[inside], x[inside]), wgt[inside].astype(np.float32))
+            np.add.at(mask[1], (y[inside], x[inside]), (wgt[inside] * c[inside]).astype(np.float32))
+        return mask
     xi = np.floor(pts[ok, 0]).astype(np.int64)
     yi = np.floor(pts[ok, 1]).astype(np.int64)
     c = conf[ok]

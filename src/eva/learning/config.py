@@ -55,6 +55,7 @@ class GeneratorConfig:
     refine_layers: int = 2  # 3x3 conv refinement layers per decoder level (hierarchical refinement)
     space_to_depth: int = 1  # f: run the network at 1/f resolution (lossless pixel unshuffle in, sub-pixel out)
     mask_radius: int = 0  # landmark mark half-size in model px (0: one pixel, as in the paper)
+    mask_subpixel: bool = False  # spread each landmark bilinearly over 4 pixels (keeps its sub-pixel position)
 
     def __post_init__(self):
         _size(self.image_size, "generator.image_size")
@@ -64,6 +65,10 @@ class GeneratorConfig:
         _int(self.refine_layers, "generator.refine_layers", 0, 8)
         _int(self.space_to_depth, "generator.space_to_depth", 1, 8)
         _int(self.mask_radius, "generator.mask_radius", 0, 8)
+        _check(isinstance(self.mask_subpixel, bool), "generator.mask_subpixel",
+               f"must be true or false, got {self.mask_subpixel!r}")
+        _check(not (self.mask_subpixel and self.mask_radius), "generator.mask_subpixel",
+               "does not combine with mask_radius > 0")
         w, h = self.image_size
         f = self.space_to_depth
         _check(w % f == 0 and h % f == 0, "generator.space_to_depth",
@@ -85,6 +90,7 @@ class InverseConfig:
     num_motors: int = 10  # N motors (outputs: N x num_levels logits)
     num_levels: int = 5  # command levels per motor (paper: 0, .25, .5, .75, 1)
     mask_radius: int = 0  # landmark mark half-size in model px when in_channels=2
+    mask_subpixel: bool = False  # in_channels=2: spread each landmark bilinearly over 4 pixels
 
     def __post_init__(self):
         _check(self.in_channels in (2, 3), "inverse.in_channels",
@@ -105,6 +111,10 @@ class InverseConfig:
         _int(self.num_motors, "inverse.num_motors", 1, 256)
         _int(self.num_levels, "inverse.num_levels", 2, 256)
         _int(self.mask_radius, "inverse.mask_radius", 0, 8)
+        _check(isinstance(self.mask_subpixel, bool), "inverse.mask_subpixel",
+               f"must be true or false, got {self.mask_subpixel!r}")
+        _check(not (self.mask_subpixel and self.mask_radius), "inverse.mask_subpixel",
+               "does not combine with mask_radius > 0")
 
 
 @dataclass(frozen=True)

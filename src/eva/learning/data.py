@@ -278,6 +278,7 @@ class Prepared:
         static: (H, W, 3) uint8 static self-image I_s; static_index its sample.
         ranges: (lo, hi) (53, 2) per-landmark ranges over the train split, model px.
         mask_radius: Landmark mark half-size for the masks.
+        mask_subpixel: Bilinear (sub-pixel) landmark marks instead.
         motor_names: Motor order of ``labels``.
     """
 
@@ -294,6 +295,7 @@ class Prepared:
     ranges: tuple
     mask_radius: int
     motor_names: list
+    mask_subpixel: bool = False
 
 
 def prepare(data: BabblingData, kind: str, model_cfg, margin: float = 0.1, progress: bool = True) -> Prepared:
@@ -311,16 +313,22 @@ def prepare(data: BabblingData, kind: str, model_cfg, margin: float = 0.1, progr
     s = data.static_index()
     return Prepared(kind, crop, images, l53, conf, command_labels(np.asarray(data.commands)), splits, dropped,
                     np.array(images[s]), s, landmark_ranges(l53[train_faces]), model_cfg.mask_radius,
-                    list(data.motor_names))
+                    list(data.motor_names), model_cfg.mask_subpixel)
 
 
-def masks(l53_model_px: np.ndarray, size, confidence=None, radius: int = 0) -> np.ndarray:
+def mask_style(model_cfg) -> dict:
+    """How a model's landmark masks are drawn: ``masks`` keyword arguments from its config."""
+    return {"radius": model_cfg.mask_radius, "subpixel": model_cfg.mask_subpixel}
+
+
+def masks(l53_model_px: np.ndarray, size, confidence=None, radius: int = 0, subpixel: bool = False) -> np.ndarray:
     """(B, 53, 2) model-px landmarks -> (B, 2, H, W) float32 paper masks (``eva.core.landmarks.landmark_mask``)."""
     l53 = np.asarray(l53_model_px, np.float32)
     conf = np.ones(l53.shape[:2], np.float32) if confidence is None else np.asarray(confidence, np.float32)
     conf = np.broadcast_to(conf, l53.shape[:2])
-    return np.stack([landmark_mask(p, size, c, radius=radius) for p, c in zip(l53, conf)]) if len(l53) \
-        else np.zeros((0, 2, size[1], size[0]), np.float32)
+    if not len(l53):
+        return np.zeros((0, 2, size[1], size[0]), np.float32)
+    return np.stack([landmark_mask(p, size, c, radius=radius, subpixel=subpixel) for p, c in zip(l53, conf)])
 
 
 def to_tensor_images(images: np.ndarray, device="cpu") -> torch.Tensor:
@@ -336,7 +344,8 @@ def get_batch(prep: Prepared, idx, device="cpu") -> tuple[torch.Tensor, ...]:
     size = prep.crop.size
     if prep.kind == "inverse":
         return to_tensor_images(prep.images[idx], device), torch.from_numpy(prep.labels[idx]).to(device)
-    mask = torch.from_numpy(masks(prep.l53[idx], size, prep.conf53[idx], prep.mask_radius)).to(device)
+    mask = torch.from_numpy(masks(prep.l53[idx], size, prep.conf53[idx], prep.mask_radius,
+                                  prep.mask_subpixel)).to(device)
     if prep.kind == "landmark-to-motor":
         return mask, torch.from_numpy(prep.labels[idx]).to(device)
     static = to_tensor_images(prep.static[None], device).expand(len(idx), -1, -1, -1)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from eva.learning.checkpoint import Loaded
-from eva.learning.data import FaceCrop, masks, to_tensor_images
+from eva.learning.data import FaceCrop, mask_style, masks, to_tensor_images
 
 
 def face_crop(loaded: Loaded) -> FaceCrop:
@@ -97,7 +97,7 @@ def generate(loaded: Loaded, l53_model_px: np.ndarray, confidence=None, batch_si
     out = []
     for s in range(0, len(l53), batch_size):
         m = torch.from_numpy(masks(l53[s:s + batch_size], size, conf[s:s + batch_size],
-                                   loaded.model_config.mask_radius)).to(dev)
+                                   **mask_style(loaded.model_config))).to(dev)
         img, _ = loaded.model(m, static.expand(len(m), -1, -1, -1))
         out.append((img * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, size[1], size[0], 3), np.uint8)
@@ -131,7 +131,7 @@ def predict_logits(loaded: Loaded, x: np.ndarray, confidence=None, batch_size: i
                                x.shape[:2])
 
         def make(s: int) -> torch.Tensor:
-            m = masks(x[s:s + batch_size], size, conf[s:s + batch_size], loaded.model_config.mask_radius)
+            m = masks(x[s:s + batch_size], size, conf[s:s + batch_size], **mask_style(loaded.model_config))
             return torch.from_numpy(m).to(dev)
     out = [loaded.model(make(s))[0].float().cpu().numpy() for s in range(0, len(x), batch_size)]
     cfg = loaded.model_config

@@ -70,7 +70,7 @@ def calibration_inputs(loaded: Loaded, n: int = 64, seed: int = 0) -> list[dict]
     """
     import numpy as np
 
-    from eva.learning.data import masks, to_tensor_images
+    from eva.learning.data import mask_style, masks, to_tensor_images
 
     if loaded.kind != "generator":
         raise ValueError(f"int8 calibration is made for generators, not a {loaded.kind} checkpoint")
@@ -81,7 +81,7 @@ def calibration_inputs(loaded: Loaded, n: int = 64, seed: int = 0) -> list[dict]
     far = rng.uniform(lo, hi, size=(n, *lo.shape)).astype(np.float32)
     l53 = neutral + rng.uniform(0, 1, size=(n, 1, 1)).astype(np.float32) * (far - neutral)
     size = tuple(loaded.meta["crop"]["size"])
-    mask = masks(l53, size, radius=loaded.model_config.mask_radius)
+    mask = masks(l53, size, **mask_style(loaded.model_config))
     static = to_tensor_images(loaded.meta["static_image"][None]).numpy()
     return [{"mask": mask[i:i + 1], "static": static} for i in range(n)]
 
