@@ -65,7 +65,7 @@ def landmark_mask(points_xy: np.ndarray, size: tuple[int, int], confidence=1.0,
     With ``subpixel``, each point is spread bilinearly over the 4 pixels around
     it instead (pixel centres at integer + 0.5; weights sum to 1, and to the
     confidence in channel 1; overlapping points add up), so a model sees where
-    inside a pixel the landmark is: at 96x128 a pixel spans about 2 robot-camera
+    inside a pixel the landmark is: at 96x128 a pixel spans about 2.4 robot-camera
     px, as much as one command level moves a brow.
 
     Args:
