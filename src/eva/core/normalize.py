@@ -204,7 +204,6 @@ class Normalizer:
         self._seen_lo = self._seen_hi = None
         self._history = np.empty((self.config.history_frames, 53, 2), np.float32)
         self._activity = np.full((self.config.history_frames, len(REGIONS)), np.inf)  # calm: per region
-        self._order = np.zeros(self.config.history_frames, np.int64)  # frame number of each history slot
         self._n_history = 0
         self._stats = None  # retarget: (neutral, extent up, extent down), refreshed as the history grows
         self._first = None  # retarget with neutral_from "first": the mean of the user's first frames
@@ -267,7 +266,6 @@ class Normalizer:
         cfg, n = self.config, self._n_history
         slot = n % cfg.history_frames
         self._history[slot] = h
-        self._order[slot] = n
         if activity is None:
             self._activity[slot] = np.inf
         else:
@@ -300,9 +298,10 @@ class Normalizer:
     def _calm_neutral(self, k: int) -> np.ndarray:
         """Per region, the mean of the ``neutral_frames`` history frames with the least activity (ties: earliest)."""
         neutral = np.empty((53, 2))
-        order = self._order[:k]
+        oldest = self._n_history % k if self._n_history > k else 0  # the ring buffer's oldest slot
+        age_rank = (np.arange(k) - oldest) % k  # 0 for the oldest frame in the history
         for r, slices in enumerate(REGIONS.values()):
-            calm = np.lexsort((order, self._activity[:k, r]))[:self.config.neutral_frames]
+            calm = np.lexsort((age_rank, self._activity[:k, r]))[:self.config.neutral_frames]
             mean = self._history[calm].mean(axis=0)
             for s in slices:
                 neutral[s] = mean[s]

@@ -165,10 +165,28 @@ def cloud_to_landmarks(msg: PointCloud2) -> tuple[np.ndarray, np.ndarray] | None
     Raises:
         MessageError: fields or sizes other than eva's landmark layout.
     """
+    cloud = read_cloud(msg)
+    return None if cloud is None else cloud[:2]
+
+
+def read_cloud(msg: PointCloud2) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """PointCloud2 -> ((N, 3) points, (N,) confidence, (52,) blendshapes or None), or None for an empty cloud.
+
+    One pass over the data, for readers that want the landmarks and the expression.
+
+    Raises:
+        MessageError: a malformed cloud, or a blendshape field with fewer than 52 points.
+    """
     arr = _cloud_array(msg)
     if arr is None:
         return None
-    return arr[:, :3].astype(np.float32), arr[:, 3].astype(np.float32)
+    blend = None
+    if arr.shape[1] > len(LANDMARK_FIELDS):
+        if len(arr) < N_BLENDSHAPES:
+            raise MessageError(f"landmark cloud has a {BLENDSHAPE_FIELD!r} field but {len(arr)} points, "
+                               f"fewer than its {N_BLENDSHAPES} scores")
+        blend = arr[:N_BLENDSHAPES, 4].astype(np.float32)
+    return arr[:, :3].astype(np.float32), arr[:, 3].astype(np.float32), blend
 
 
 def cloud_blendshapes(msg: PointCloud2) -> np.ndarray | None:
@@ -177,10 +195,5 @@ def cloud_blendshapes(msg: PointCloud2) -> np.ndarray | None:
     Raises:
         MessageError: a malformed cloud, or a blendshape field with fewer than 52 points.
     """
-    arr = _cloud_array(msg)
-    if arr is None or arr.shape[1] == len(LANDMARK_FIELDS):
-        return None
-    if len(arr) < N_BLENDSHAPES:
-        raise MessageError(f"landmark cloud has a {BLENDSHAPE_FIELD!r} field but {len(arr)} points, "
-                           f"fewer than its {N_BLENDSHAPES} scores")
-    return arr[:N_BLENDSHAPES, 4].astype(np.float32)
+    cloud = read_cloud(msg)
+    return None if cloud is None else cloud[2]

@@ -16,7 +16,7 @@ from sensor_msgs.msg import PointCloud2
 
 from eva.core.landmarks import NUM_MEDIAPIPE, paper53
 from eva.core.normalize import NormalizerConfig, region_activity
-from eva.ros.convert import MessageError, cloud_blendshapes, cloud_to_landmarks, landmarks_to_cloud, time_to_ns
+from eva.ros.convert import MessageError, landmarks_to_cloud, read_cloud, time_to_ns
 from eva.ros.model_node import ModelNode, spin_model_node
 from eva.ros.qos import sensor_qos
 
@@ -70,10 +70,10 @@ class NormalizerNode(ModelNode):
     def _on_landmarks(self, msg: PointCloud2) -> None:
         self.stats.received()
         try:
-            cloud = cloud_to_landmarks(msg)
+            cloud = read_cloud(msg)  # one pass: the landmarks and this frame's blendshapes
             if cloud is not None and len(cloud[0]) != NUM_MEDIAPIPE:
                 raise MessageError(f"human landmark cloud has {len(cloud[0])} points, expected {NUM_MEDIAPIPE}")
-            activity = region_activity(cloud_blendshapes(msg))
+            activity = None if cloud is None else region_activity(cloud[2])
         except MessageError as err:
             self.stats.reject(str(err))
             return
