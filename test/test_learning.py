@@ -13,7 +13,7 @@ from eva import MOTOR_COMMAND_LEVELS
 from eva.core.landmarks import PAPER53_MEDIAPIPE
 from eva.learning.checkpoint import CheckpointError, load_checkpoint
 from eva.learning.config import GeneratorConfig, InverseConfig, TrainConfig, preset_configs
-from eva.learning.data import BabblingData, FaceCrop, get_batch, landmark_ranges, prepare
+from eva.learning.data import BabblingData, FaceCrop, get_batch, landmark_ranges, masks, prepare
 from eva.learning.models import Generator, InverseModel
 from eva.learning.predict import (
     expected_commands,
@@ -177,8 +177,15 @@ def test_prepare_batches_static_image_and_cache(export, tmp_path):
     w, h = model_cfg.image_size
     assert mask.shape == (4, 2, h, w) and static.shape == target.shape == (4, 3, h, w)
     assert 0 <= target.min() and target.max() <= 1 and torch.equal(mask[:, 0] > 0, mask[:, 1] > 0)
-    first = np.floor(prep.l53[np.sort(idx)[0]]).astype(int)
-    assert (mask[0, 0, first[:, 1], first[:, 0]] == 1).all()
+    # the ci preset, like the default, spreads each landmark bilinearly over its 4 pixels
+    assert prep.mask_subpixel
+    want = masks(prep.l53[np.sort(idx)], (w, h), prep.conf53[np.sort(idx)], subpixel=True)
+    assert np.allclose(mask.numpy(), want)
+    paper = prepare(data, "generator", replace(model_cfg, mask_subpixel=False), train_cfg.crop_margin,
+                    progress=False)  # the paper's mask: one full pixel per landmark
+    paper_mask = get_batch(paper, idx)[0]
+    first = np.floor(paper.l53[np.sort(idx)[0]]).astype(int)
+    assert (paper_mask[0, 0, first[:, 1], first[:, 0]] == 1).all() and not torch.equal(mask, paper_mask)
     x, y = get_batch(inv, idx)
     assert x.shape == (4, 3, h, w) and y.dtype == torch.int64 and y.shape == (4, 10)
     assert np.allclose(np.asarray(MOTOR_COMMAND_LEVELS)[y.numpy()], data.commands[np.sort(idx)])
@@ -260,7 +267,7 @@ def test_corrupt_checkpoint_raises_naming_the_file(inverse_run, tmp_path, damage
 
 
 def test_subpixel_mask_checkpoint_predicts_with_the_masks_it_was_trained_on(export, tmp_path):
-    from eva.learning.data import BabblingData, mask_style, masks
+    from eva.learning.data import mask_style
     from eva.learning.predict import face_crop, predict_logits
     model_cfg, train_cfg = ci("landmark-to-motor", epochs=1)
     train("landmark-to-motor", export, tmp_path / "s", replace(model_cfg, mask_subpixel=True), train_cfg,
