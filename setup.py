@@ -18,7 +18,8 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
         *[(f"share/{PACKAGE}/{d}", glob(f"{d}/*")) for d in sorted({os.path.dirname(f)
-          for f in glob("checkpoints/sim/*/seed*/*") + glob("checkpoints/sim/nn/*")})],
+          for f in glob("checkpoints/sim/*/seed*/*") + glob("checkpoints/sim/nn/*")
+          + glob("checkpoints/sim/expression-prior/*")})],
     ],
     install_requires=["setuptools"],
     zip_safe=True,

@@ -268,3 +268,29 @@ def test_eval_all_uses_the_nn_database_shipped_with_the_checkpoints(trained, tmp
     (mine / "nn" / "nn_database.npz").write_bytes(b"junk")
     with pytest.raises(ValueError, match="nn_database.npz"):
         load_samples(cfg, gen_meta={})
+
+
+def test_train_prior_fits_the_robots_expressions_and_the_pipeline_picks_it_up(trained, tmp_path, capsys):
+    import shutil
+
+    from eva.cli.main import main
+    from eva.core.fidelity import BLENDSHAPE_NAMES
+    from eva.learning.mimic import MimicModels
+    from eva.learning.prior import PRIOR_FILE, ExpressionPrior
+
+    data, ck = trained
+    mine = tmp_path / "ck"
+    shutil.copytree(ck, mine)
+    assert MimicModels.load(mine, device="cpu").expression_prior is None  # none trained yet: the pipeline runs without
+    assert main(["train", "prior", "--data", str(data), "--out", str(mine / "expression-prior"), "--samples", "60",
+                 "--no-progress"]) == 0
+    assert "validation R^2 per region" in capsys.readouterr().out
+    prior = ExpressionPrior.load(mine / PRIOR_FILE)
+    assert prior.source_size == (120, 80) and prior.samples > 20 and set(prior.r2) == {"brows", "eyes", "mouth"}
+    # the robot opens its jaw by the jaw motor: MediaPipe's jawOpen moves the lower lip down (y grows)
+    assert prior.displacement[BLENDSHAPE_NAMES.index("jawOpen"), 40:46, 1].mean() > 0
+    models = MimicModels.load(mine, device="cpu")
+    assert models.expression_prior == mine / PRIOR_FILE and models.normalizer().prior is not None
+    (mine / PRIOR_FILE).write_bytes(b"junk")
+    with pytest.raises(ValueError, match="expression_prior.npz"):
+        models.normalizer()

@@ -4,8 +4,8 @@ import pytest
 
 from eva.core.filters import OneEuroFilter
 from eva.core.fidelity import BLENDSHAPE_NAMES
-from eva.core.normalize import (REGIONS, RIGID_POINTS, Normalizer, NormalizerConfig, align_to, human_ranges,
-                                minmax_map, region_activity, similarity_fit)
+from eva.core.normalize import (REGION_BLENDSHAPES, REGIONS, RIGID_POINTS, Normalizer, NormalizerConfig, align_to,
+                                fit_expression_prior, human_ranges, minmax_map, region_activity, similarity_fit)
 
 
 def _face(seed=0):
@@ -198,6 +198,87 @@ def test_calm_neutral_without_blendshapes_is_the_first_frames_neutral():
     assert np.allclose(np.stack(outs["first"]), np.stack(outs["calm"]))
     with pytest.raises(ValueError, match="activity"):
         norm(frames[0], 5.0, np.zeros(2))
+
+
+def _brow_prior(px_per_unit=-7.5):
+    """A prior in which browInnerUp lifts all ten brow points (y) by ``-px_per_unit`` px per unit score."""
+    prior = np.zeros((len(BLENDSHAPE_NAMES), 53, 2))
+    prior[BLENDSHAPE_NAMES.index("browInnerUp"), 0:10, 1] = px_per_unit
+    rest = np.zeros(len(BLENDSHAPE_NAMES))
+    rest[BLENDSHAPE_NAMES.index("browInnerUp")] = 0.02  # the robot at rest reads a little
+    return prior, rest
+
+
+def _scores(brow_up, smile=0.0):
+    b = np.zeros(len(BLENDSHAPE_NAMES))
+    b[BLENDSHAPE_NAMES.index("browInnerUp")] = brow_up
+    b[BLENDSHAPE_NAMES.index("mouthSmileLeft")] = smile
+    return b
+
+
+def test_fit_expression_prior_recovers_each_regions_displacement_and_nothing_across_regions():
+    rng = np.random.default_rng(0)
+    truth, rest = _brow_prior(-6.0)
+    smile = BLENDSHAPE_NAMES.index("mouthSmileLeft")
+    truth[smile, 31:51, 1] = rng.normal(0, 3, 20)  # the smile moves the lips, nothing else
+    b = rng.uniform(0, 0.8, (800, len(BLENDSHAPE_NAMES)))
+    base = _face(2)
+    pts = base + np.einsum("nk,kpc->npc", b - rest, truth) + rng.normal(0, 0.05, (800, 53, 2))
+    b[5, 3] = np.nan  # a frame without a face reading is left out
+    prior = fit_expression_prior(b, pts, rest)
+    assert np.abs(prior - truth).max() < 0.05
+    # the eyes' points never depend on a mouth or brow blendshape, whatever the data
+    eyes = np.concatenate([np.arange(s.start, s.stop) for s in REGIONS["eyes"]])
+    others = [BLENDSHAPE_NAMES.index(n) for n in REGION_BLENDSHAPES["brows"] + REGION_BLENDSHAPES["mouth"]]
+    assert not prior[np.ix_(others, eyes)].any()
+    with pytest.raises(ValueError, match="landmarks"):
+        fit_expression_prior(b, pts[:10], rest)
+    with pytest.raises(ValueError, match="rest_blendshapes"):
+        fit_expression_prior(b, pts, rest[:5])
+
+
+@pytest.mark.parametrize("neutral_from", ["first", "calm"])
+def test_expression_prior_gives_a_user_who_starts_expressive_a_neutral_below_the_expression(neutral_from):
+    # single_face.mp4: brows raised in the first half second, before any calm frame. Without a prior,
+    # her raised brows were the neutral: the robot stayed at rest while she raised them and lowered its
+    # brows when she relaxed. The prior says browInnerUp 0.4 is ~3 px of raise, so the neutral is below.
+    r_lo, r_hi, neutral = _skewed_robot()
+    shape, cam = _user(neutral)  # camera at 3x the model's scale, turned and shifted
+    raised = shape.copy()
+    raised[0:10, 1] -= 3.0
+    brows = slice(0, 10)
+    out = {}
+    for use in (True, False):
+        cfg = NormalizerConfig(mode="retarget", filter=False, neutral_from=neutral_from, neutral_prior=use)
+        norm = Normalizer(cfg, r_lo, r_hi, neutral, expression_prior=_brow_prior())
+        first = [norm(cam(raised), i / 30, blendshapes=_scores(0.42)) for i in range(15)]
+        later = [norm(cam(shape), i / 30, blendshapes=_scores(0.02, smile=0.6)) for i in range(15, 25)]
+        out[use] = (first[0][brows, 1] - neutral[brows, 1], later[-1][brows, 1] - neutral[brows, 1])
+    raise_with, relax_with = out[True]
+    raise_without, relax_without = out[False]
+    assert raise_with.max() < -2.0         # from the first frame, the robot raises its brows with her
+    assert np.abs(raise_without).max() < 1e-3  # without the prior it stays at rest ...
+    assert np.abs(relax_with).max() < 0.5  # ... and, when she relaxes, the prior keeps its brows at rest
+    assert relax_without.min() > 1.0      # where without it the robot lowered them
+    other = np.r_[10:53]
+    assert np.abs(first[0][other] - neutral[other]).max() < 1e-3  # no other point moves
+
+
+def test_expression_prior_is_checked_and_ignored_without_blendshapes():
+    r_lo, r_hi, neutral = _skewed_robot()
+    prior, rest = _brow_prior()
+    with pytest.raises(ValueError, match="expression_prior"):
+        Normalizer(NormalizerConfig(), r_lo, r_hi, neutral, expression_prior=(prior[:, :10], rest))
+    with pytest.raises(ValueError, match="expression_prior"):
+        Normalizer(NormalizerConfig(), r_lo, r_hi, neutral, expression_prior=(prior * np.nan, rest))
+    shape, cam = _user(neutral)
+    outs = []
+    for p in (None, (prior, rest)):  # frames without blendshapes: the prior changes nothing
+        norm = Normalizer(NormalizerConfig(mode="retarget", filter=False), r_lo, r_hi, neutral, expression_prior=p)
+        outs.append([norm(cam(shape + (i % 7) * 0.1), i / 30) for i in range(40)])
+    assert np.allclose(np.stack(outs[0]), np.stack(outs[1]))
+    with pytest.raises(ValueError, match="blendshapes"):
+        norm(cam(shape), 2.0, blendshapes=np.zeros(7))
 
 
 def test_region_activity_is_the_largest_score_of_each_regions_blendshapes():

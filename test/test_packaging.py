@@ -30,6 +30,7 @@ def test_install_carries_launch_files_configs_and_shipped_checkpoints(setup_kwar
         assert f"share/eva/config/{cfg}" in installed
     for role in ("generator", "inverse"):  # what `ros2 launch eva mimic.launch.py` loads by default
         assert f"share/eva/checkpoints/sim/{role}/seed0/best.pt" in installed
+    assert "share/eva/checkpoints/sim/expression-prior/expression_prior.npz" in installed  # the normalizer's
 
 
 def test_every_node_of_the_graphs_is_a_console_script(setup_kwargs):

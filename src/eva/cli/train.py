@@ -9,7 +9,9 @@ the flags override them. Rerunning the same command resumes from DIR/last.pt.
 the paper's two stages) writes DIR/direct.npz, fitted on ``--samples`` train images;
 ``nn`` writes DIR/nn_database.npz, the NN baselines' database (the train split's
 robot landmarks and commands, a few MB), which ``eva eval --all`` uses when the
-training data is not at hand.
+training data is not at hand; ``prior`` writes DIR/expression_prior.npz, the
+normalizer's expression prior (MediaPipe's blendshapes -> the robot's landmark
+displacement, fitted on ``--samples`` train images; ``eva.learning.prior``).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from dataclasses import asdict
 
 
 def add_arguments(p) -> None:
-    p.add_argument("kind", choices=["generator", "inverse", "landmark-to-motor", "direct", "nn"], help="model to train")
+    p.add_argument("kind", choices=["generator", "inverse", "landmark-to-motor", "direct", "nn", "prior"], help="model to train")
     p.add_argument("--data", required=True, help="babbling export directory or bag directory")
     p.add_argument("--out", required=True, help="run directory (checkpoints, logs); rerun to resume")
     p.add_argument("--preset", default="default", help="preset of config/learning.yaml: paper, default, ci")
@@ -35,7 +37,7 @@ def add_arguments(p) -> None:
     p.add_argument("--threads", type=int, help="torch CPU threads (0: all cores)")
     p.add_argument("--cache-dir", help="where bag exports and resized images are cached (default: beside the data)")
     p.add_argument("--samples", type=int, default=3000,
-                   help="direct only: train images whose blendshapes it is fitted on (default: %(default)s)")
+                   help="direct and prior only: train images whose blendshapes it is fitted on (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
 
@@ -78,11 +80,25 @@ def run_nn(args) -> int:
     return 0
 
 
+def run_prior(args) -> int:
+    from pathlib import Path
+
+    from eva.learning.prior import fit_from_export
+
+    out = Path(args.out) / "expression_prior.npz"
+    prior = fit_from_export(args.data, out, samples=args.samples, seed=args.seed or 0, progress=not args.no_progress)
+    fit = ", ".join(f"{r} {v:.2f}" for r, v in (prior.r2 or {}).items())
+    print(f"prior: fitted on {prior.samples} babbling images; validation R^2 per region: {fit}; wrote {out}")
+    return 0
+
+
 def run(args) -> int:
     from eva.learning.train import train
 
     if args.kind == "direct":
         return run_direct(args)
+    if args.kind == "prior":
+        return run_prior(args)
     if args.kind == "nn":
         return run_nn(args)
     model_cfg, train_cfg = configs(args)

@@ -32,6 +32,12 @@ what a dataset hides: the head moves, turns and changes distance. So:
    displacement from it is scaled per landmark, axis and side, so that the user's
    ``extent_pct`` percentile displacement over the history reaches the robot's
    range from its rest (gain at most ``1 / min_extent``).
+   With an expression prior (``neutral_prior``, :func:`fit_expression_prior`), each
+   frame's estimate of the neutral is its landmarks minus the displacement that its
+   blendshapes predict, so a user whose first frames are all expressive (brows
+   raised before any calm frame) still gets a neutral below them. The prior is
+   fitted on the robot's babbling images (MediaPipe's blendshapes -> landmarks, per
+   region), with no human labels.
 5. One-Euro smoothing of the output (``filter``), in robot pixels.
 
 All points are (53, 2) in the paper's landmark order (``eva.core.landmarks``);
@@ -100,6 +106,8 @@ class NormalizerConfig:
     neutral_pct: float = 50.0     # retarget: per-coordinate percentile of the history taken as neutral
     neutral_from: str = "calm"    # retarget: "first" (the first neutral_frames frames), "history" (the percentile)
     #                               or "calm" (per region, the neutral_frames calmest history frames by blendshapes)
+    neutral_prior: bool = True    # retarget first/calm: subtract the displacement the frame's blendshapes predict
+    #                               (the expression prior, when the normalizer has one) from its neutral estimate
     extent_pct: float = 98.0      # retarget: percentile of |displacement| mapped onto the robot's range
     min_extent: float = 0.5       # retarget: human extent >= this x the robot's (gain <= 1 / min_extent)
     clip_margin: float = 0.25     # outputs are kept within the robot range widened by this fraction
@@ -131,6 +139,48 @@ class NormalizerConfig:
     def from_dict(cls, values: dict) -> "NormalizerConfig":
         """Builds a config from a mapping, naming any unknown key."""
         return build_dataclass(cls, values, "normalizer")
+
+
+def fit_expression_prior(blendshapes, landmarks, rest_blendshapes, ridge: float = 1e-4) -> np.ndarray:
+    """Linear landmark displacement per unit blendshape score, region by region (robot babbling images).
+
+    Args:
+        blendshapes: (N, 52) MediaPipe scores in ``BLENDSHAPE_NAMES`` order; rows with a
+            non-finite score are left out.
+        landmarks: (N, 53, 2) the same images' landmarks (px).
+        rest_blendshapes: (52,) the scores read on the robot at rest.
+        ridge: ridge penalty per sample on the slopes (the intercept is free).
+
+    Returns:
+        (52, 53, 2) px per unit score: a region's points depend only on its own
+        blendshapes (``REGION_BLENDSHAPES``), other entries are 0. The displacement of a
+        frame with scores b from a face reading ``rest_blendshapes`` is
+        ``einsum("k,kpc->pc", b - rest, prior)``.
+    """
+    b = np.asarray(blendshapes, np.float64)
+    pts = np.asarray(landmarks, np.float64)
+    if b.ndim != 2 or b.shape[1] != len(BLENDSHAPE_NAMES) or pts.shape != (len(b), 53, 2):
+        raise ValueError(f"fit_expression_prior needs (N, {len(BLENDSHAPE_NAMES)}) blendshapes and (N, 53, 2) "
+                         f"landmarks, got {b.shape} and {pts.shape}")
+    rest = np.asarray(rest_blendshapes, np.float64)
+    if rest.shape != (len(BLENDSHAPE_NAMES),) or not np.isfinite(rest).all():
+        raise ValueError(f"rest_blendshapes must be {len(BLENDSHAPE_NAMES)} finite scores, got shape {rest.shape}")
+    ok = np.isfinite(b).all(axis=1) & np.isfinite(pts).all(axis=(1, 2))
+    b, pts = b[ok], pts[ok]
+    prior = np.zeros((len(BLENDSHAPE_NAMES), 53, 2))
+    for region, slices in REGIONS.items():
+        cols = _REGION_INDEX[region]
+        if len(b) <= len(cols):
+            raise ValueError(f"fit_expression_prior: {len(b)} frames with a face are too few for the "
+                             f"{len(cols)} {region} blendshapes")
+        points = np.concatenate([np.arange(s.start, s.stop) for s in slices])
+        x = np.c_[b[:, cols] - rest[cols], np.ones(len(b))]
+        y = pts[:, points].reshape(len(b), -1)
+        penalty = ridge * len(b) * np.eye(x.shape[1])
+        penalty[-1, -1] = 0.0
+        w = np.linalg.solve(x.T @ x + penalty, x.T @ y)[:-1]  # (K, P*2) slopes
+        prior[np.ix_(cols, points)] = w.reshape(len(cols), len(points), 2)
+    return prior
 
 
 def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -180,10 +230,15 @@ class Normalizer:
         robot_neutral: (53, 2) the robot's neutral landmarks (model px).
         human_lo, human_hi: optional (53, 2) calibrated human ranges, in the aligned frame
             when ``config.align`` (see :meth:`human_frame`), else in camera px.
+        expression_prior: optional ``(prior, rest)``: (52, 53, 2) displacement per unit
+            blendshape score in model px (:func:`fit_expression_prior`, scaled to this
+            frame) and the (52,) scores the robot reads at rest. Used by retarget's
+            first/calm neutral when ``config.neutral_prior``, on frames that come with
+            blendshapes.
     """
 
     def __init__(self, config: NormalizerConfig, robot_lo, robot_hi, robot_neutral,
-                 human_lo=None, human_hi=None):
+                 human_lo=None, human_hi=None, expression_prior=None):
         self.config = config
         self.r_lo, self.r_hi, self.r_neutral = (_check53(a, name) for a, name in (
             (robot_lo, "robot_lo"), (robot_hi, "robot_hi"), (robot_neutral, "robot_neutral")))
@@ -192,6 +247,15 @@ class Normalizer:
         self.calibrated = human_lo is not None
         self.h_lo = _check53(human_lo, "human_lo") if self.calibrated else None
         self.h_hi = _check53(human_hi, "human_hi") if self.calibrated else None
+        self.prior = self.prior_rest = None
+        if expression_prior is not None:
+            prior, rest = (np.asarray(a, np.float64) for a in expression_prior)
+            n = len(BLENDSHAPE_NAMES)
+            if prior.shape != (n, 53, 2) or rest.shape != (n,) or not (np.isfinite(prior).all()
+                                                                         and np.isfinite(rest).all()):
+                raise ValueError(f"expression_prior must be finite ({n}, 53, 2) displacements and ({n},) rest "
+                                 f"scores, got shapes {prior.shape} and {rest.shape}")
+            self.prior, self.prior_rest = prior.reshape(n, -1), rest
         self._filter = OneEuroFilter(config.min_cutoff_hz, config.beta, config.d_cutoff_hz)
         margin = config.clip_margin * (self.r_hi - self.r_lo)
         self._out_lo, self._out_hi = self.r_lo - margin, self.r_hi + margin
@@ -203,6 +267,9 @@ class Normalizer:
         self._neutral_n = 0
         self._seen_lo = self._seen_hi = None
         self._history = np.empty((self.config.history_frames, 53, 2), np.float32)
+        self._estimate = self._history  # first/calm: each frame's neutral estimate (its own copy with a prior)
+        if self.prior is not None and self.config.neutral_prior and self.config.align:  # prior: model px
+            self._estimate = np.empty_like(self._history)
         self._activity = np.full((self.config.history_frames, len(REGIONS)), np.inf)  # calm: per region
         self._n_history = 0
         self._stats = None  # retarget: (neutral, extent up, extent down), refreshed as the history grows
@@ -220,16 +287,26 @@ class Normalizer:
         pts = _check53(human_px, "human landmarks")
         return align_to(pts, self.r_neutral) if self.config.align else pts
 
-    def __call__(self, human_px: np.ndarray | None, t_s: float, activity=None) -> np.ndarray | None:
+    def __call__(self, human_px: np.ndarray | None, t_s: float, activity=None,
+                 blendshapes=None) -> np.ndarray | None:
         """Maps one frame's landmarks (53, 2) camera px at time ``t_s`` (s) to robot model px.
 
         ``None`` (no face) returns None and, after ``user_timeout_s`` without a
-        face, forgets the user. ``activity``: this frame's :func:`region_activity`
-        (used by ``neutral_from="calm"``; a frame without it is never preferred as
-        calm, so with none at all the neutral is the oldest ``neutral_frames`` of the
-        history: the user's first frames until ``history_frames`` have passed).
+        face, forgets the user. ``blendshapes``: this frame's (52,) MediaPipe scores
+        (``BLENDSHAPE_NAMES`` order), for the calm neutral's activity and the
+        expression prior; ``activity`` instead gives :func:`region_activity` alone.
+        A frame without either is never preferred as calm, so with none at all the
+        neutral is the oldest ``neutral_frames`` of the history (the user's first
+        frames until ``history_frames`` have passed).
         """
         cfg = self.config
+        scores = None
+        if blendshapes is not None:
+            scores = np.asarray(blendshapes, np.float64)
+            if scores.shape != (len(BLENDSHAPE_NAMES),):
+                raise ValueError(f"blendshapes: expected ({len(BLENDSHAPE_NAMES)},) scores, got shape {scores.shape}")
+            if activity is None:
+                activity = region_activity(scores)
         if human_px is None or not np.isfinite(human_px).all():
             if self._last_face_s is not None and t_s - self._last_face_s > cfg.user_timeout_s:
                 self.reset()
@@ -241,7 +318,7 @@ class Normalizer:
         if cfg.mode == "neutral":
             out = self._neutral(h)
         elif cfg.mode == "retarget":
-            out = self._retarget(h, activity)
+            out = self._retarget(h, activity, scores)
         else:
             out = minmax_map(h, *self._human_ranges(h), self.r_lo, self.r_hi)
         out = np.clip(out, self._out_lo, self._out_hi)
@@ -262,10 +339,14 @@ class Normalizer:
     # measured here over 1,500 frames.
     REFRESH = 10
 
-    def _retarget(self, h: np.ndarray, activity=None) -> np.ndarray:
+    def _retarget(self, h: np.ndarray, activity=None, scores=None) -> np.ndarray:
         cfg, n = self.config, self._n_history
         slot = n % cfg.history_frames
         self._history[slot] = h
+        if self._estimate is not self._history:  # the neutral this frame suggests: h less its expression
+            ok = scores is not None and np.isfinite(scores).all()
+            shift = ((scores - self.prior_rest) @ self.prior).reshape(53, 2) if ok else 0.0
+            self._estimate[slot] = h - shift
         if activity is None:
             self._activity[slot] = np.inf
         else:
@@ -279,7 +360,7 @@ class Normalizer:
             hist = self._history[:k]
             if cfg.neutral_from == "first":  # the user's first frames (kept once the history wraps)
                 if self._first is None or self._n_history <= cfg.neutral_frames:
-                    self._first = hist[:cfg.neutral_frames].mean(axis=0)
+                    self._first = self._estimate[:min(k, cfg.neutral_frames)].mean(axis=0)
                 neutral = self._first
             elif cfg.neutral_from == "calm":
                 neutral = self._calm_neutral(k)
@@ -302,7 +383,7 @@ class Normalizer:
         age_rank = (np.arange(k) - oldest) % k  # 0 for the oldest frame in the history
         for r, slices in enumerate(REGIONS.values()):
             calm = np.lexsort((age_rank, self._activity[:k, r]))[:self.config.neutral_frames]
-            mean = self._history[calm].mean(axis=0)
+            mean = self._estimate[calm].mean(axis=0)
             for s in slices:
                 neutral[s] = mean[s]
         return neutral

@@ -94,12 +94,32 @@ def load_human_ranges(path, aligned: bool) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def make_normalizer(generator: Loaded, config: NormalizerConfig | None = None, human_ranges_file=None) -> Normalizer:
-    """A :class:`Normalizer` into ``generator``'s robot frame (its ranges and neutral face)."""
+def expression_prior_path(checkpoints, explicit: str | None = None) -> Path | None:
+    """An explicit expression-prior file, else ``<checkpoints>/expression-prior/expression_prior.npz`` if it exists."""
+    from eva.learning.prior import PRIOR_FILE
+    if explicit:
+        return Path(explicit)
+    path = Path(checkpoints or DEFAULT_CHECKPOINTS) / PRIOR_FILE
+    return path if path.is_file() else None
+
+
+def make_normalizer(generator: Loaded, config: NormalizerConfig | None = None, human_ranges_file=None,
+                    expression_prior_file=None) -> Normalizer:
+    """A :class:`Normalizer` into ``generator``'s robot frame (its ranges and neutral face).
+
+    ``expression_prior_file``: an ``eva train prior`` file (:mod:`eva.learning.prior`),
+    scaled into the generator's model px; used when ``config.neutral_prior``.
+    """
+    from eva.learning.predict import face_crop
+    from eva.learning.prior import ExpressionPrior, model_px_prior
+
     config = config or NormalizerConfig()
     lo, hi = robot_ranges(generator)
     human = load_human_ranges(human_ranges_file, config.align) if human_ranges_file else (None, None)
-    return Normalizer(config, lo, hi, robot_neutral(generator), *human)
+    prior = None
+    if expression_prior_file and config.neutral_prior:
+        prior = model_px_prior(ExpressionPrior.load(expression_prior_file), face_crop(generator))
+    return Normalizer(config, lo, hi, robot_neutral(generator), *human, expression_prior=prior)
 
 
 @dataclass
@@ -108,6 +128,7 @@ class MimicModels:
 
     generator: Loaded
     inverse: Loaded
+    expression_prior: Path | None = None  # the normalizer's expression prior file (None: without one)
 
     @classmethod
     def load(cls, checkpoints=None, seed: int = 0, device: str = "auto", generator: str | None = None,
@@ -125,7 +146,7 @@ class MimicModels:
             if loaded.kind != kind:
                 raise ValueError(f"{loaded.path}: holds a {loaded.kind} model where a {kind} is needed")
         check_compatible(g, f)
-        return cls(g, f)
+        return cls(g, f, None if generator else expression_prior_path(checkpoints))
 
     @property
     def motor_names(self) -> list[str]:
@@ -134,7 +155,7 @@ class MimicModels:
 
     def normalizer(self, config: NormalizerConfig | None = None, human_ranges_file=None) -> Normalizer:
         """A :class:`Normalizer` into this generator's robot frame."""
-        return make_normalizer(self.generator, config, human_ranges_file)
+        return make_normalizer(self.generator, config, human_ranges_file, self.expression_prior)
 
     def self_image(self, l53_model_px: np.ndarray, confidence=None) -> np.ndarray:
         """G: (53, 2) robot landmarks (model px) -> (H, W, 3) uint8 self-image."""

@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from eva.core.fidelity import BLENDSHAPE_NAMES, GROUPS, blendshape_vector, fidelity, group_values, mean_defined
-from eva.core.normalize import NormalizerConfig, region_activity
+from eva.core.normalize import NormalizerConfig
 from eva.learning import metrics as M
 from eva.learning.baselines import random_commands
 from eva.learning.evaluate import model_to_robot
@@ -86,7 +86,7 @@ def run_mimic(frames, models: MimicModels, fps: float, normalizer: NormalizerCon
             for k, (name, rgb) in enumerate(tqdm(frames, desc="mimic", unit="frame", disable=not progress)):
                 human = human_det.detect(rgb, timestamp_ms=int(round(k * 1000 / fps)))
                 human_blend = blendshape_vector(None if human is None else human.blendshapes)
-                target = norm(None if human is None else human.subset53, k / fps, region_activity(human_blend))
+                target = norm(None if human is None else human.subset53, k / fps, blendshapes=human_blend)
                 run.names.append(name)
                 if target is None:
                     nan = np.full((53, 2), np.nan, np.float32)

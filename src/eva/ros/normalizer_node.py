@@ -33,6 +33,8 @@ DESCRIPTIONS = {
     "neutral_from": "retarget: calm (per region, the neutral_frames calmest face frames by the blendshapes in "
                     "the landmark cloud; without them the first frames), first (the first neutral_frames face frames) "
                     "or history (the percentile above, follows the user)",
+    "neutral_prior": "retarget first/calm: subtract the expression each frame's blendshapes predict (the expression "
+                     "prior) from its estimate of the user's neutral, so a user who starts expressive keeps a neutral",
     "extent_pct": "retarget: percentile of the displacement from neutral mapped onto the robot's range",
     "min_extent": "retarget: human extent at least this fraction of the robot's (gain <= 1 / min_extent)",
     "clip_margin": "outputs stay within the robot ranges widened by this fraction",
@@ -54,14 +56,23 @@ class NormalizerNode(ModelNode):
         for key, default in asdict(NormalizerConfig()).items():
             self.param(key, default, DESCRIPTIONS[key])
         self.param("human_ranges", "", "calibrated human ranges (.npz from eva calibrate); empty = adaptive")
+        self.param("expression_prior", "", "expression prior (.npz from eva train prior); empty = the checkpoint "
+                   "root's expression-prior/expression_prior.npz when there is one (none with an explicit checkpoint)")
         self.pub = self.create_lifecycle_publisher(PointCloud2, "face/landmarks_robot", sensor_qos())
         self.normalizer = None
 
     def load(self):
-        from eva.learning.mimic import make_normalizer
+        from eva.learning.mimic import expression_prior_path, make_normalizer
+        p = self.get_parameter
         loaded = self.load_kind("generator", "cpu")  # its robot ranges and neutral face
-        config = NormalizerConfig.from_dict({k: self.get_parameter(k).value for k in asdict(NormalizerConfig())})
-        self.normalizer = make_normalizer(loaded, config, self.get_parameter("human_ranges").value or None)
+        config = NormalizerConfig.from_dict({k: p(k).value for k in asdict(NormalizerConfig())})
+        prior = p("expression_prior").value or None
+        if prior is None and not p("checkpoint").value:
+            prior = expression_prior_path(p("checkpoints").value or None)
+        if prior is None and config.mode == "retarget" and config.neutral_prior:
+            self.get_logger().warning("no expression prior (eva train prior): a user who starts with an expression "
+                                      "gets it as their neutral")
+        self.normalizer = make_normalizer(loaded, config, p("human_ranges").value or None, prior)
         return loaded
 
     def connect(self) -> None:
@@ -79,7 +90,7 @@ class NormalizerNode(ModelNode):
             return
         stamp = time_to_ns(msg.header.stamp)
         human = None if cloud is None else paper53(cloud[0])[:, :2]
-        robot = self.normalizer(human, stamp / 1e9, activity)
+        robot = self.normalizer(human, stamp / 1e9, activity, None if cloud is None else cloud[2])
         if robot is None:
             self.stats.skip()
             self.pub.publish(landmarks_to_cloud(None, None, stamp, msg.header.frame_id))
