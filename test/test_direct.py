@@ -50,6 +50,7 @@ def test_expression_prior_round_trip_scales_into_the_model_frame_and_bad_files_a
     pts = 50 + np.einsum("nk,kpc->npc", b - rest, disp) + rng.normal(0, 0.1, (300, 53, 2))
     r2 = region_r2(disp, rest, b, pts)
     assert r2["mouth"] > 0.99 and r2["brows"] < 0.01  # the brows here are noise the prior does not predict
+    assert np.isnan(region_r2(disp, rest, b[:1], pts[:1])["mouth"])  # no fit quality from one image
     prior = ExpressionPrior(disp, rest, (240, 160), 300, r2)
     back = ExpressionPrior.load(prior.save(tmp_path / "p.npz"))
     assert back.source_size == (240, 160) and back.samples == 300 and back.r2 == pytest.approx(r2)

@@ -227,6 +227,12 @@ def test_fit_expression_prior_recovers_each_regions_displacement_and_nothing_acr
     b[5, 3] = np.nan  # a frame without a face reading is left out
     prior = fit_expression_prior(b, pts, rest)
     assert np.abs(prior - truth).max() < 0.05
+    # frames of a head that moves (turned, scaled, shifted) fit the same prior once aligned onto the rest face
+    moved = np.stack([_transform(p, 1.0 + 0.2 * np.sin(i), 0.1 * np.cos(i), np.array([i % 9, 0.0]))
+                      for i, p in enumerate(pts)])
+    assert np.abs(fit_expression_prior(b, moved, rest) - truth).max() > 0.5  # unaligned: head motion leaks in
+    aligned = fit_expression_prior(b, moved, rest, reference=base)
+    assert np.abs(aligned - truth).max() < 0.1
     # the eyes' points never depend on a mouth or brow blendshape, whatever the data
     eyes = np.concatenate([np.arange(s.start, s.stop) for s in REGIONS["eyes"]])
     others = [BLENDSHAPE_NAMES.index(n) for n in REGION_BLENDSHAPES["brows"] + REGION_BLENDSHAPES["mouth"]]
@@ -247,13 +253,14 @@ def test_expression_prior_gives_a_user_who_starts_expressive_a_neutral_below_the
     raised = shape.copy()
     raised[0:10, 1] -= 3.0
     brows = slice(0, 10)
-    out = {}
+    out, first_frame = {}, {}
     for use in (True, False):
         cfg = NormalizerConfig(mode="retarget", filter=False, neutral_from=neutral_from, neutral_prior=use)
         norm = Normalizer(cfg, r_lo, r_hi, neutral, expression_prior=_brow_prior())
         first = [norm(cam(raised), i / 30, blendshapes=_scores(0.42)) for i in range(15)]
         later = [norm(cam(shape), i / 30, blendshapes=_scores(0.02, smile=0.6)) for i in range(15, 25)]
         out[use] = (first[0][brows, 1] - neutral[brows, 1], later[-1][brows, 1] - neutral[brows, 1])
+        first_frame[use] = first[0]
     raise_with, relax_with = out[True]
     raise_without, relax_without = out[False]
     assert raise_with.max() < -2.0         # from the first frame, the robot raises its brows with her
@@ -261,7 +268,34 @@ def test_expression_prior_gives_a_user_who_starts_expressive_a_neutral_below_the
     assert np.abs(relax_with).max() < 0.5  # ... and, when she relaxes, the prior keeps its brows at rest
     assert relax_without.min() > 1.0      # where without it the robot lowered them
     other = np.r_[10:53]
-    assert np.abs(first[0][other] - neutral[other]).max() < 1e-3  # no other point moves
+    assert np.abs(first_frame[True][other] - neutral[other]).max() < 1e-3  # no other point moves with the prior
+
+
+def test_expression_prior_leaves_a_still_user_at_rest_whatever_their_resting_scores():
+    # The robot at rest reads eyeSquint ~0.6 and browDown ~0.08; a person at rest often reads less.
+    # Scores at or below the robot's rest are no expression: they must not move the robot.
+    r_lo, r_hi, neutral = _skewed_robot()
+    prior, rest = _brow_prior()
+    squint = BLENDSHAPE_NAMES.index("eyeSquintLeft")
+    prior[squint, 19:31, 1] = 4.0
+    rest[squint] = 0.6
+    shape, cam = _user(neutral)
+    rng = np.random.default_rng(1)
+    below = rest * 0.5  # every score half the robot's
+    for resting in (np.zeros(len(BLENDSHAPE_NAMES)), below, rest.copy()):
+        norm = Normalizer(NormalizerConfig(mode="retarget", filter=False), r_lo, r_hi, neutral,
+                          expression_prior=(prior, rest))
+        for i in range(60):
+            out = norm(cam(shape + rng.normal(0, 0.03, shape.shape)), i / 30, blendshapes=resting)
+            assert np.abs(out - neutral).max() < 0.6, i
+    # a score MediaPipe did not give counts as rest, not as a reason to drop the frame's correction
+    norm = Normalizer(NormalizerConfig(mode="retarget", filter=False), r_lo, r_hi, neutral,
+                      expression_prior=(prior, rest))
+    raised = shape.copy()
+    raised[0:10, 1] -= 3.0
+    b = _scores(0.42)
+    b[BLENDSHAPE_NAMES.index("cheekPuff")] = np.nan
+    assert (norm(cam(raised), 0.0, blendshapes=b)[0:10, 1] - neutral[0:10, 1]).max() < -2.0
 
 
 def test_expression_prior_is_checked_and_ignored_without_blendshapes():

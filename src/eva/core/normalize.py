@@ -34,10 +34,11 @@ what a dataset hides: the head moves, turns and changes distance. So:
    range from its rest (gain at most ``1 / min_extent``).
    With an expression prior (``neutral_prior``, :func:`fit_expression_prior`), each
    frame's estimate of the neutral is its landmarks minus the displacement that its
-   blendshapes predict, so a user whose first frames are all expressive (brows
-   raised before any calm frame) still gets a neutral below them. The prior is
-   fitted on the robot's babbling images (MediaPipe's blendshapes -> landmarks, per
-   region), with no human labels.
+   blendshapes predict (scores above what the robot reads at rest), so a user whose
+   first frames are all expressive (brows raised before any calm frame) still gets a
+   neutral below them. The prior is fitted on the robot's babbling images, aligned
+   like the human (MediaPipe's blendshapes -> landmarks, per region), with no human
+   labels; it needs ``align``.
 5. One-Euro smoothing of the output (``filter``), in robot pixels.
 
 All points are (53, 2) in the paper's landmark order (``eva.core.landmarks``);
@@ -135,13 +136,19 @@ class NormalizerConfig:
         if self.min_cutoff_hz <= 0 or self.d_cutoff_hz <= 0 or self.beta < 0:
             raise ValueError("normalizer One-Euro parameters must be min_cutoff_hz > 0, d_cutoff_hz > 0, beta >= 0")
 
+    @property
+    def uses_prior(self) -> bool:
+        """True when an expression prior would be used: retarget, first/calm neutral, ``neutral_prior``, ``align``."""
+        return self.mode == "retarget" and self.neutral_from in ("first", "calm") and self.neutral_prior and self.align
+
     @classmethod
     def from_dict(cls, values: dict) -> "NormalizerConfig":
         """Builds a config from a mapping, naming any unknown key."""
         return build_dataclass(cls, values, "normalizer")
 
 
-def fit_expression_prior(blendshapes, landmarks, rest_blendshapes, ridge: float = 1e-4) -> np.ndarray:
+def fit_expression_prior(blendshapes, landmarks, rest_blendshapes, reference=None,
+                         ridge: float = 1e-4) -> np.ndarray:
     """Linear landmark displacement per unit blendshape score, region by region (robot babbling images).
 
     Args:
@@ -149,6 +156,9 @@ def fit_expression_prior(blendshapes, landmarks, rest_blendshapes, ridge: float 
             non-finite score are left out.
         landmarks: (N, 53, 2) the same images' landmarks (px).
         rest_blendshapes: (52,) the scores read on the robot at rest.
+        reference: optional (53, 2) face (the robot at rest) each frame is first aligned
+            onto (:func:`align_to`), as the normalizer aligns the human: the fit is then
+            in that frame, where the rigid points hardly move.
         ridge: ridge penalty per sample on the slopes (the intercept is free).
 
     Returns:
@@ -167,6 +177,9 @@ def fit_expression_prior(blendshapes, landmarks, rest_blendshapes, ridge: float 
         raise ValueError(f"rest_blendshapes must be {len(BLENDSHAPE_NAMES)} finite scores, got shape {rest.shape}")
     ok = np.isfinite(b).all(axis=1) & np.isfinite(pts).all(axis=(1, 2))
     b, pts = b[ok], pts[ok]
+    if reference is not None:
+        ref = _check53(reference, "reference")
+        pts = np.stack([align_to(p, ref) for p in pts]).astype(np.float64) if len(pts) else pts
     prior = np.zeros((len(BLENDSHAPE_NAMES), 53, 2))
     for region, slices in REGIONS.items():
         cols = _REGION_INDEX[region]
@@ -233,8 +246,8 @@ class Normalizer:
         expression_prior: optional ``(prior, rest)``: (52, 53, 2) displacement per unit
             blendshape score in model px (:func:`fit_expression_prior`, scaled to this
             frame) and the (52,) scores the robot reads at rest. Used by retarget's
-            first/calm neutral when ``config.neutral_prior``, on frames that come with
-            blendshapes.
+            first/calm neutral when ``config.neutral_prior`` and ``config.align`` (the
+            prior lives in the aligned frame), on frames that come with blendshapes.
     """
 
     def __init__(self, config: NormalizerConfig, robot_lo, robot_hi, robot_neutral,
@@ -268,7 +281,7 @@ class Normalizer:
         self._seen_lo = self._seen_hi = None
         self._history = np.empty((self.config.history_frames, 53, 2), np.float32)
         self._estimate = self._history  # first/calm: each frame's neutral estimate (its own copy with a prior)
-        if self.prior is not None and self.config.neutral_prior and self.config.align:  # prior: model px
+        if self.prior is not None and self.config.uses_prior:
             self._estimate = np.empty_like(self._history)
         self._activity = np.full((self.config.history_frames, len(REGIONS)), np.inf)  # calm: per region
         self._n_history = 0
@@ -344,9 +357,7 @@ class Normalizer:
         slot = n % cfg.history_frames
         self._history[slot] = h
         if self._estimate is not self._history:  # the neutral this frame suggests: h less its expression
-            ok = scores is not None and np.isfinite(scores).all()
-            shift = ((scores - self.prior_rest) @ self.prior).reshape(53, 2) if ok else 0.0
-            self._estimate[slot] = h - shift
+            self._estimate[slot] = h if scores is None else h - self._expression(scores)
         if activity is None:
             self._activity[slot] = np.inf
         else:
@@ -375,6 +386,17 @@ class Normalizer:
         neutral, gain_up, gain_down = self._stats
         d = h - neutral
         return (self.r_neutral + cfg.gain * np.where(d > 0, d * gain_up, d * gain_down)).astype(np.float32)
+
+    def _expression(self, scores: np.ndarray) -> np.ndarray:
+        """(53, 2) displacement the prior predicts for scores above the robot's rest reading.
+
+        Only activation beyond what the robot reads at rest counts: a calm user whose
+        scores are below the robot's rest (its eyes read squinting at rest) is not
+        moved. A score MediaPipe did not give (NaN) counts as rest.
+        """
+        act = np.clip(np.nan_to_num(scores, nan=0.0), 0.0, 1.0) - self.prior_rest
+        act[~np.isfinite(scores)] = 0.0
+        return (np.maximum(act, 0.0) @ self.prior).reshape(53, 2)
 
     def _calm_neutral(self, k: int) -> np.ndarray:
         """Per region, the mean of the ``neutral_frames`` history frames with the least activity (ties: earliest)."""

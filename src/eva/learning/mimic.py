@@ -108,7 +108,7 @@ def make_normalizer(generator: Loaded, config: NormalizerConfig | None = None, h
     """A :class:`Normalizer` into ``generator``'s robot frame (its ranges and neutral face).
 
     ``expression_prior_file``: an ``eva train prior`` file (:mod:`eva.learning.prior`),
-    scaled into the generator's model px; used when ``config.neutral_prior``.
+    scaled into the generator's model px; read only when ``config.uses_prior``.
     """
     from eva.learning.predict import face_crop
     from eva.learning.prior import ExpressionPrior, model_px_prior
@@ -117,8 +117,12 @@ def make_normalizer(generator: Loaded, config: NormalizerConfig | None = None, h
     lo, hi = robot_ranges(generator)
     human = load_human_ranges(human_ranges_file, config.align) if human_ranges_file else (None, None)
     prior = None
-    if expression_prior_file and config.neutral_prior:
-        prior = model_px_prior(ExpressionPrior.load(expression_prior_file), face_crop(generator))
+    if expression_prior_file and config.uses_prior:
+        try:
+            prior = model_px_prior(ExpressionPrior.load(expression_prior_file), face_crop(generator))
+        except ValueError as err:
+            msg = str(err) if str(expression_prior_file) in str(err) else f"{expression_prior_file}: {err}"
+            raise ValueError(msg) from None
     return Normalizer(config, lo, hi, robot_neutral(generator), *human, expression_prior=prior)
 
 

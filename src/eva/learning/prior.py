@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from eva.core.fidelity import BLENDSHAPE_NAMES
-from eva.core.normalize import REGIONS, fit_expression_prior
+from eva.core.normalize import REGIONS, align_to, fit_expression_prior
 
 FORMAT = "eva-expression-prior-v1"
 PRIOR_FILE = "expression-prior/expression_prior.npz"  # under a checkpoint root
@@ -69,12 +69,20 @@ def model_px_prior(prior: ExpressionPrior, crop) -> tuple[np.ndarray, np.ndarray
     return prior.displacement * scale, prior.rest_blendshapes
 
 
-def region_r2(prior_src: np.ndarray, rest, blendshapes, landmarks) -> dict:
-    """Per region, R^2 of the prior's prediction on other images (the intercept refitted as their mean offset)."""
+def region_r2(prior_src: np.ndarray, rest, blendshapes, landmarks, reference=None) -> dict:
+    """Per region, R^2 of the prior's prediction on other images (the intercept refitted as their mean offset).
+
+    ``reference``: align the landmarks onto it first, as the prior was fitted. Fewer
+    than 2 images with a face give NaN.
+    """
     b = np.asarray(blendshapes, np.float64)
     pts = np.asarray(landmarks, np.float64)
+    if reference is not None and len(pts):
+        pts = np.stack([align_to(p, reference) if np.isfinite(p).all() else p for p in pts]).astype(np.float64)
     ok = np.isfinite(b).all(axis=1) & np.isfinite(pts).all(axis=(1, 2))
     b, pts = b[ok], pts[ok]
+    if len(b) < 2:
+        return {region: float("nan") for region in REGIONS}
     pred = np.einsum("nk,kpc->npc", b - np.asarray(rest, np.float64), prior_src)
     out = {}
     for region, slices in REGIONS.items():
@@ -96,15 +104,16 @@ def fit_from_export(data, out, samples: int = 3000, seed: int = 0, progress: boo
     rest = robot_blendshapes(d.images[[static]], progress=False)[0]
     if not np.isfinite(rest).all():
         raise ValueError(f"{d.root}: MediaPipe finds no face on the static (rest) image {static}")
+    reference = d.l53([static])[0][0]  # the robot at rest: both the fit and the normalizer align onto it
     picked = {}
     for split, n in (("train", samples), ("val", max(200, samples // 10))):
         idx = d.split(split, face_only=True)
         idx = np.sort(rng.choice(idx, size=min(n, len(idx)), replace=False))
         picked[split] = (robot_blendshapes(d.images[idx], progress), d.l53(idx)[0])
-    displacement = fit_expression_prior(*picked["train"], rest)
+    displacement = fit_expression_prior(*picked["train"], rest, reference)
     used = int(np.isfinite(picked["train"][0]).all(axis=1).sum())
     prior = ExpressionPrior(displacement, rest.astype(np.float64), d.source_size, used,
-                            region_r2(displacement, rest, *picked["val"]))
+                            region_r2(displacement, rest, *picked["val"], reference))
     prior.save(out)
     return prior
 

@@ -69,9 +69,11 @@ class NormalizerNode(ModelNode):
         prior = p("expression_prior").value or None
         if prior is None and not p("checkpoint").value:
             prior = expression_prior_path(p("checkpoints").value or None)
-        if prior is None and config.mode == "retarget" and config.neutral_prior:
+        if prior is None and config.uses_prior:
             self.get_logger().warning("no expression prior (eva train prior): a user who starts with an expression "
                                       "gets it as their neutral")
+        if not config.align and config.mode == "retarget" and config.neutral_prior:
+            self.get_logger().warning("align is false: the expression prior (aligned frame) is not used")
         self.normalizer = make_normalizer(loaded, config, p("human_ranges").value or None, prior)
         return loaded
 
