@@ -76,6 +76,8 @@ REGION_BLENDSHAPES: dict[str, tuple[str, ...]] = {
 }
 assert sorted(i for sl in REGIONS.values() for s in sl for i in range(s.start, s.stop)) == list(range(53))
 _REGION_INDEX = {r: [BLENDSHAPE_NAMES.index(n) for n in names] for r, names in REGION_BLENDSHAPES.items()}
+REGION_POINTS: dict[str, np.ndarray] = {  # region -> its indices among the 53 points
+    r: np.concatenate([np.arange(s.start, s.stop) for s in slices]) for r, slices in REGIONS.items()}
 
 
 def region_activity(blendshapes) -> np.ndarray | None:
@@ -178,15 +180,13 @@ def fit_expression_prior(blendshapes, landmarks, rest_blendshapes, reference=Non
     ok = np.isfinite(b).all(axis=1) & np.isfinite(pts).all(axis=(1, 2))
     b, pts = b[ok], pts[ok]
     if reference is not None:
-        ref = _check53(reference, "reference")
-        pts = np.stack([align_to(p, ref) for p in pts]).astype(np.float64) if len(pts) else pts
+        pts = align_all(pts, reference)
     prior = np.zeros((len(BLENDSHAPE_NAMES), 53, 2))
-    for region, slices in REGIONS.items():
+    for region, points in REGION_POINTS.items():
         cols = _REGION_INDEX[region]
         if len(b) <= len(cols):
             raise ValueError(f"fit_expression_prior: {len(b)} frames with a face are too few for the "
                              f"{len(cols)} {region} blendshapes")
-        points = np.concatenate([np.arange(s.start, s.stop) for s in slices])
         x = np.c_[b[:, cols] - rest[cols], np.ones(len(b))]
         y = pts[:, points].reshape(len(b), -1)
         penalty = ridge * len(b) * np.eye(x.shape[1])
@@ -223,6 +223,16 @@ def align_to(points: np.ndarray, reference: np.ndarray, rigid=RIGID_POINTS) -> n
     idx = list(rigid)
     s, rot, t = similarity_fit(points[idx], reference[idx])
     return (s * (np.asarray(points, np.float64) @ rot.T) + t).astype(np.float32)
+
+
+def align_all(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """:func:`align_to` on each of (N, 53, 2) frames (float64); frames with a non-finite point stay as they are."""
+    ref = _check53(reference, "reference")
+    pts = np.array(points, np.float64)
+    for k, p in enumerate(pts):
+        if np.isfinite(p).all():
+            pts[k] = align_to(p, ref)
+    return pts
 
 
 def minmax_map(points: np.ndarray, h_lo, h_hi, r_lo, r_hi) -> np.ndarray:

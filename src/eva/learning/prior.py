@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from eva.core.fidelity import BLENDSHAPE_NAMES
-from eva.core.normalize import REGIONS, align_to, fit_expression_prior
+from eva.core.normalize import REGION_POINTS, REGIONS, align_all, fit_expression_prior
 
 FORMAT = "eva-expression-prior-v1"
 PRIOR_FILE = "expression-prior/expression_prior.npz"  # under a checkpoint root
@@ -77,16 +77,15 @@ def region_r2(prior_src: np.ndarray, rest, blendshapes, landmarks, reference=Non
     """
     b = np.asarray(blendshapes, np.float64)
     pts = np.asarray(landmarks, np.float64)
-    if reference is not None and len(pts):
-        pts = np.stack([align_to(p, reference) if np.isfinite(p).all() else p for p in pts]).astype(np.float64)
+    if reference is not None:
+        pts = align_all(pts, reference)
     ok = np.isfinite(b).all(axis=1) & np.isfinite(pts).all(axis=(1, 2))
     b, pts = b[ok], pts[ok]
     if len(b) < 2:
         return {region: float("nan") for region in REGIONS}
     pred = np.einsum("nk,kpc->npc", b - np.asarray(rest, np.float64), prior_src)
     out = {}
-    for region, slices in REGIONS.items():
-        idx = np.concatenate([np.arange(s.start, s.stop) for s in slices])
+    for region, idx in REGION_POINTS.items():
         y, p = pts[:, idx], pred[:, idx]
         res = (y - y.mean(0)) - (p - p.mean(0))
         out[region] = float(1 - (res ** 2).sum() / max(((y - y.mean(0)) ** 2).sum(), 1e-12))
