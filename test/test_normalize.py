@@ -186,6 +186,39 @@ def test_calm_neutral_takes_each_region_from_its_calmest_frames():
         assert out[how][37, 1] < neutral[37, 1] - 1.0, how
 
 
+def _crying_scores(brows, blink):
+    b = np.zeros(len(BLENDSHAPE_NAMES))
+    b[BLENDSHAPE_NAMES.index("browOuterUpLeft")] = brows
+    b[[BLENDSHAPE_NAMES.index("eyeBlinkLeft"), BLENDSHAPE_NAMES.index("eyeBlinkRight")]] = blink
+    return b
+
+
+def test_calm_neutral_does_not_take_knitted_brows_behind_shut_eyes_as_calm():
+    # The bundled clip: she cries with her eyes squeezed shut and her brows knitted, and MediaPipe
+    # reads those brows as calmer (browOuterUp 0.09) than her relaxed brows while she laughs (0.25).
+    # With closed eyes counted as brow activity, the laughing frames' brows are her neutral and the
+    # robot lowers its brows when she cries; without it the knitted brows were the robot's rest.
+    r_lo, r_hi, neutral = _skewed_robot()
+    shape, cam = _user(neutral)
+    knit = np.zeros((53, 2))
+    knit[0:10, 1] = 2.0   # brows down ...
+    knit[4, 0] += 1.0     # ... and together (the inner ends, 4 and 5, move toward each other)
+    knit[5, 0] -= 1.0
+    out = {}
+    for open_eyes in (True, False):
+        cfg = NormalizerConfig(mode="retarget", filter=False, calm_brows_open_eyes=open_eyes)
+        norm = Normalizer(cfg, r_lo, r_hi, neutral)
+        for i in range(60):  # crying: brows knitted, eyes shut
+            norm(cam(shape + knit), i / 30, blendshapes=_crying_scores(brows=0.09, blink=0.85))
+        for i in range(60, 200):  # laughing: relaxed brows, eyes open
+            norm(cam(shape), i / 30, blendshapes=_crying_scores(brows=0.25, blink=0.15))
+        out[open_eyes] = norm(cam(shape + knit), 200 / 30, blendshapes=_crying_scores(brows=0.09, blink=0.85))
+    brows = slice(0, 10)
+    assert (out[True][brows, 1] - neutral[brows, 1]).min() > 2.0    # the robot's brows go down
+    assert out[True][5, 0] - out[True][4, 0] < neutral[5, 0] - neutral[4, 0] - 1.0  # and together
+    assert np.abs(out[False][brows] - neutral[brows]).max() < 0.05  # without: knitted brows were its rest
+
+
 def test_calm_neutral_without_blendshapes_is_the_first_frames_neutral():
     r_lo, r_hi, neutral = _skewed_robot()
     shape, cam = _user(neutral)
@@ -323,6 +356,9 @@ def test_region_activity_is_the_largest_score_of_each_regions_blendshapes():
     b[BLENDSHAPE_NAMES.index("eyeLookUpLeft")] = 0.9  # gaze is not expression: no region counts it
     act = dict(zip(REGIONS, region_activity(b)))
     assert act == pytest.approx({"brows": 0.6, "eyes": 0.0, "mouth": 0.3})
+    b[BLENDSHAPE_NAMES.index("eyeBlinkRight")] = 0.8  # eyes shut: the brows are not calm either
+    assert dict(zip(REGIONS, region_activity(b))) == pytest.approx({"brows": 0.8, "eyes": 0.8, "mouth": 0.3})
+    assert dict(zip(REGIONS, region_activity(b, brows_open_eyes=False)))["brows"] == pytest.approx(0.6)
     assert region_activity(None) is None
     b[BLENDSHAPE_NAMES.index("jawOpen")] = np.nan  # no face read this frame
     assert region_activity(b) is None

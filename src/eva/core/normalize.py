@@ -26,7 +26,11 @@ what a dataset hides: the head moves, turns and changes distance. So:
    region by region from the user's calmest frames (``"calm"``): the brows' neutral
    is the mean of the ``neutral_frames`` history frames in which MediaPipe's
    blendshapes show the least brow activity, the mouth's those with the least
-   mouth activity, the eyes' likewise (:func:`region_activity`). A user who starts
+   mouth activity, the eyes' likewise (:func:`region_activity`). Closed eyes count
+   as brow activity (``calm_brows_open_eyes``): an eye squeezed shut draws the
+   brows down and together, which MediaPipe's brow scores hardly register, so a
+   user who cries with her eyes shut would otherwise get her knitted brows as her
+   neutral. A user who starts
    with raised brows and then smiles gets the brows of the smiling frames and the
    mouth of the first ones, not a neutral that is expressive in both. A
    displacement from it is scaled per landmark, axis and side, so that the user's
@@ -74,24 +78,30 @@ REGION_BLENDSHAPES: dict[str, tuple[str, ...]] = {
               "mouthPucker", "mouthFunnel", "mouthStretchLeft", "mouthStretchRight", "noseSneerLeft",
               "noseSneerRight"),
 }
+# With calm_brows_open_eyes, these also count toward the brows' activity: eyes shut (squeezed, as in
+# crying) pull the brows down, and MediaPipe's brow scores read such a face as calm brows.
+BROW_EYE_CLOSURE: tuple[str, ...] = ("eyeBlinkLeft", "eyeBlinkRight")
 assert sorted(i for sl in REGIONS.values() for s in sl for i in range(s.start, s.stop)) == list(range(53))
 _REGION_INDEX = {r: [BLENDSHAPE_NAMES.index(n) for n in names] for r, names in REGION_BLENDSHAPES.items()}
+_CALM_INDEX = dict(_REGION_INDEX, brows=_REGION_INDEX["brows"] + [BLENDSHAPE_NAMES.index(n) for n in BROW_EYE_CLOSURE])
 REGION_POINTS: dict[str, np.ndarray] = {  # region -> its indices among the 53 points
     r: np.concatenate([np.arange(s.start, s.stop) for s in slices]) for r, slices in REGIONS.items()}
 
 
-def region_activity(blendshapes) -> np.ndarray | None:
+def region_activity(blendshapes, brows_open_eyes: bool = True) -> np.ndarray | None:
     """(52,) MediaPipe blendshape scores in ``BLENDSHAPE_NAMES`` order -> (len(REGIONS),) activity per region.
 
-    A region's activity is the largest score among its blendshapes. None or a
-    row with a non-finite score among them gives None (no reading this frame).
+    A region's activity is the largest score among its blendshapes; with
+    ``brows_open_eyes`` the brows' also counts eye closure (``BROW_EYE_CLOSURE``).
+    None or a row with a non-finite score among them gives None (no reading this frame).
     """
     if blendshapes is None:
         return None
     b = np.asarray(blendshapes, np.float64)
     if b.shape != (len(BLENDSHAPE_NAMES),):
         raise ValueError(f"blendshapes: expected ({len(BLENDSHAPE_NAMES)},) scores, got shape {b.shape}")
-    act = np.array([b[idx].max() for idx in _REGION_INDEX.values()])
+    index = _CALM_INDEX if brows_open_eyes else _REGION_INDEX
+    act = np.array([b[index[r]].max() for r in REGIONS])
     return act if np.isfinite(act).all() else None
 
 
@@ -109,6 +119,8 @@ class NormalizerConfig:
     neutral_pct: float = 50.0     # retarget: per-coordinate percentile of the history taken as neutral
     neutral_from: str = "calm"    # retarget: "first" (the first neutral_frames frames), "history" (the percentile)
     #                               or "calm" (per region, the neutral_frames calmest history frames by blendshapes)
+    calm_brows_open_eyes: bool = True  # retarget calm: closed eyes count as brow activity (eyes shut pull the brows
+    #                               down, which the brow scores miss), so crying is not taken as calm brows
     neutral_prior: bool = True    # retarget first/calm: subtract the displacement the frame's blendshapes predict
     #                               (the expression prior, when the normalizer has one) from its neutral estimate
     extent_pct: float = 98.0      # retarget: percentile of |displacement| mapped onto the robot's range
@@ -329,7 +341,7 @@ class Normalizer:
             if scores.shape != (len(BLENDSHAPE_NAMES),):
                 raise ValueError(f"blendshapes: expected ({len(BLENDSHAPE_NAMES)},) scores, got shape {scores.shape}")
             if activity is None:
-                activity = region_activity(scores)
+                activity = region_activity(scores, cfg.calm_brows_open_eyes)
         if human_px is None or not np.isfinite(human_px).all():
             if self._last_face_s is not None and t_s - self._last_face_s > cfg.user_timeout_s:
                 self.reset()

@@ -15,7 +15,7 @@ import numpy as np
 from sensor_msgs.msg import PointCloud2
 
 from eva.core.landmarks import NUM_MEDIAPIPE, paper53
-from eva.core.normalize import NormalizerConfig, region_activity
+from eva.core.normalize import NormalizerConfig
 from eva.ros.convert import MessageError, landmarks_to_cloud, read_cloud, time_to_ns
 from eva.ros.model_node import ModelNode, spin_model_node
 from eva.ros.qos import sensor_qos
@@ -33,6 +33,8 @@ DESCRIPTIONS = {
     "neutral_from": "retarget: calm (per region, the neutral_frames calmest face frames by the blendshapes in "
                     "the landmark cloud; without them the first frames), first (the first neutral_frames face frames) "
                     "or history (the percentile above, follows the user)",
+    "calm_brows_open_eyes": "retarget calm: closed eyes count as brow activity (eyes shut pull the brows down, "
+                            "which the brow scores miss), so a crying face is not taken as calm brows",
     "neutral_prior": "retarget first/calm: subtract the expression each frame's blendshapes predict (the expression "
                      "prior) from its estimate of the user's neutral, so a user who starts expressive keeps a neutral",
     "extent_pct": "retarget: percentile of the displacement from neutral mapped onto the robot's range",
@@ -86,13 +88,12 @@ class NormalizerNode(ModelNode):
             cloud = read_cloud(msg)  # one pass: the landmarks and this frame's blendshapes
             if cloud is not None and len(cloud[0]) != NUM_MEDIAPIPE:
                 raise MessageError(f"human landmark cloud has {len(cloud[0])} points, expected {NUM_MEDIAPIPE}")
-            activity = None if cloud is None else region_activity(cloud[2])
         except MessageError as err:
             self.stats.reject(str(err))
             return
         stamp = time_to_ns(msg.header.stamp)
         human = None if cloud is None else paper53(cloud[0])[:, :2]
-        robot = self.normalizer(human, stamp / 1e9, activity, None if cloud is None else cloud[2])
+        robot = self.normalizer(human, stamp / 1e9, blendshapes=None if cloud is None else cloud[2])
         if robot is None:
             self.stats.skip()
             self.pub.publish(landmarks_to_cloud(None, None, stamp, msg.header.frame_id))
