@@ -72,3 +72,18 @@ def test_no_face_and_bad_input():
         assert det.detect(np.full((240, 320, 3), 128, np.uint8)) is None
         with pytest.raises(ValueError, match="uint8"):
             det.detect(np.zeros((10, 10, 3), np.float32))
+
+
+@pytest.mark.parametrize("shade", [0, 128, 255])
+def test_video_panel_labels_are_white_on_a_dark_box_on_any_background(shade):
+    from eva.perception.draw import side_by_side
+
+    panel = np.full((120, 90, 3), shade, np.uint8)
+    frame = side_by_side([panel, None], ["human, frame 60", "robot (sim)"], height=120)
+    assert frame.shape[0] == 120 and frame[:, 90:].max() > 0  # the grey tile is there
+    box = frame[2:20, 2:88]  # the first label's box (clipped to its 90 px tile)
+    glyphs = box.max(axis=2) >= 200
+    assert glyphs.sum() > 40, "no white label text"
+    background = box[~glyphs].astype(float)
+    assert background.mean() < 100, f"label background {background.mean():.0f} is not dark: unreadable text"
+    assert (frame[40:, :90] == shade).all()  # the label touches only its corner

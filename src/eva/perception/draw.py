@@ -55,6 +55,20 @@ def save_rgb(path, rgb: np.ndarray) -> None:
         raise OSError(f"could not write image {path}")
 
 
+def _label(tile: np.ndarray, label: str) -> None:
+    """White text on a darkened box at the tile's top left, legible on any background.
+
+    (An outline drawn as thicker text does not line up: Hershey glyphs advance by
+    their stroke width, so a thick copy drifts right of the thin one.)
+    """
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.5
+    (w, h), base = cv2.getTextSize(label, font, scale, 1)
+    x0, y0 = 2, 2
+    x1, y1 = min(tile.shape[1], x0 + w + 8), min(tile.shape[0], y0 + h + base + 6)
+    tile[y0:y1, x0:x1] = tile[y0:y1, x0:x1] // 3
+    cv2.putText(tile, label, (x0 + 4, y0 + 3 + h), font, scale, (255, 255, 255), 1, cv2.LINE_AA)
+
+
 def side_by_side(panels: list[np.ndarray | None], labels: list[str], height: int = 240) -> np.ndarray:
     """One video frame: each RGB panel scaled to ``height`` and labelled; a missing panel is grey."""
     out = []
@@ -66,8 +80,7 @@ def side_by_side(panels: list[np.ndarray | None], labels: list[str], height: int
             tile = cv2.resize(np.ascontiguousarray(img), (w, height),
                               interpolation=cv2.INTER_AREA if img.shape[0] > height else cv2.INTER_CUBIC)
         tile = np.ascontiguousarray(tile)
-        cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 2, cv2.LINE_AA)
-        cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+        _label(tile, label)
         out.append(tile)
     frame = np.concatenate(out, axis=1)
     return frame[:, : frame.shape[1] // 2 * 2]  # even width: video codecs want it
